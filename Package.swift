@@ -1,0 +1,47 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Numeric targets are always optimised: a debug build of the kernels is 50x slower and would
+// make the parity suite crawl. `-Ounchecked` is not used: bounds checks stay on.
+let optimised: [SwiftSetting] = [.unsafeFlags(["-O"])]
+
+let package = Package(
+    name: "StableSAM",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "stablesam", targets: ["StableSAMCLI"]),
+        .library(name: "SegmentAnything", targets: ["SegmentAnything"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", path: "Sources/CFFmpeg",
+            pkgConfig: "libavformat libavcodec libswscale libavutil",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: optimised),
+        .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimised),
+        .target(name: "SegmentAnything", dependencies: ["NN", "Tensor"], swiftSettings: optimised),
+        .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: optimised),
+        .target(name: "Metrics", swiftSettings: optimised),
+        .executableTarget(
+            name: "StableSAMCLI",
+            dependencies: [
+                "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .target(
+            name: "TestSupport", dependencies: ["Tensor", "NN"], path: "Tests/TestSupport",
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"]),
+        .testTarget(name: "SegmentAnythingTests", dependencies: ["SegmentAnything", "NN", "Tensor", "TestSupport"]),
+        .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// SegmentAnything module

@@ -1,0 +1,145 @@
+// Port of segment_anything/predictor.py (SamPredictor)
+import Foundation
+import Tensor
+
+/// A prompt in original-image pixel coordinates.
+public struct Prompt: Sendable {
+    public struct Point: Sendable, Equatable {
+        public var x: Double, y: Double
+        public var positive: Bool
+        public init(x: Double, y: Double, positive: Bool = true) { self.x = x; self.y = y; self.positive = positive }
+    }
+    /// x0, y0, x1, y1
+    public var box: (Double, Double, Double, Double)?
+    public var points: [Point]
+    /// Low-resolution logits `[1, 4e, 4e]` from an earlier prediction (`Prediction.lowResLogits`).
+    public var maskInput: Tensor?
+
+    public init(box: (Double, Double, Double, Double)? = nil, points: [Point] = [], maskInput: Tensor? = nil) {
+        self.box = box; self.points = points; self.maskInput = maskInput
+    }
+}
+
+public struct Prediction: Sendable {
+    /// Logits at the original image size `[M, H, W]`; the mask is `logit > 0`.
+    public var logits: Tensor
+    /// Predicted IoU per mask `[M]`.
+    public var iou: [Float]
+    /// Low-resolution logits `[M, 4e, 4e]`, usable as the next prompt's `maskInput`.
+    public var lowResLogits: Tensor
+    /// Sparse and dense prompt embeddings, kept for inspection and parity tests.
+    public var sparseEmbeddings: Tensor
+    public var denseEmbeddings: Tensor
+
+    /// Binary mask `i` (0/1), row-major at the original size.
+    public func mask(_ i: Int) -> [UInt8] {
+        let plane = logits.shape[1] * logits.shape[2]
+        return logits.storage[(i * plane)..<((i + 1) * plane)].map { $0 > 0 ? 1 : 0 }
+    }
+}
+
+public enum PromptError: Error, CustomStringConvertible, Equatable {
+    case noImage
+    case emptyPrompt
+    case notFinite(what: String)
+    case degenerateBox(x0: Double, y0: Double, x1: Double, y1: Double)
+    case boxOutsideImage(x0: Double, y0: Double, x1: Double, y1: Double, width: Int, height: Int)
+    case pointOutsideImage(x: Double, y: Double, width: Int, height: Int)
+    case maskInputShape(expected: [Int], actual: [Int])
+
+    public var description: String {
+        switch self {
+        case .noImage: return "no image set: call setImage before predict"
+        case .emptyPrompt: return "the prompt is empty: give a box (--box x0,y0,x1,y1) or at least one point (--point x,y)"
+        case .notFinite(let what): return "\(what) is not a finite number (NaN or infinity): give pixel coordinates"
+        case let .degenerateBox(x0, y0, x1, y1):
+            return "box \(x0),\(y0),\(x1),\(y1) has zero or negative area: need x0 < x1 and y0 < y1"
+        case let .boxOutsideImage(x0, y0, x1, y1, w, h):
+            return "box \(x0),\(y0),\(x1),\(y1) lies outside the \(w)x\(h) image: boxes are in pixels, origin top-left"
+        case let .pointOutsideImage(x, y, w, h):
+            return "point \(x),\(y) lies outside the \(w)x\(h) image: points are in pixels, origin top-left"
+        case let .maskInputShape(e, a): return "mask input has shape \(a), expected \(e) (the lowResLogits of an earlier prediction)"
+        }
+    }
+}
+
+/// Encodes an image once, then answers any number of prompts against the cached embedding.
+public final class Predictor {
+    public let model: Sam
+    public let transform: ResizeLongestSide
+    public private(set) var imageEmbedding: Tensor?
+    public private(set) var inputImage: Tensor?
+    public private(set) var originalSize = (h: 0, w: 0)
+    public private(set) var inputSize = (h: 0, w: 0)
+    private lazy var densePE: Tensor = model.promptEncoder.densePositionalEncoding()
+
+    public init(model: Sam) {
+        self.model = model
+        transform = ResizeLongestSide(targetLength: model.config.imgSize)
+    }
+
+    /// Resizes, normalises and encodes an RGB image (the expensive step: once per frame).
+    public func setImage(_ image: RGB8Image) {
+        let resized = transform.applyImage(image)
+        let input = model.preprocess(resized)
+        originalSize = (image.height, image.width)
+        inputSize = (resized.height, resized.width)
+        inputImage = input
+        imageEmbedding = model.imageEncoder(input)
+    }
+
+    /// Uses an embedding computed elsewhere (e.g. cached), for an image of `originalSize`.
+    public func setEmbedding(_ embedding: Tensor, originalSize: (h: Int, w: Int)) {
+        self.originalSize = originalSize
+        inputSize = transform.outputSize(height: originalSize.h, width: originalSize.w)
+        imageEmbedding = embedding
+    }
+
+    public func predict(_ prompt: Prompt, multimask: Bool) throws -> Prediction {
+        guard let embedding = imageEmbedding else { throw PromptError.noImage }
+        try validate(prompt)
+        let (h, w) = originalSize
+        let points = prompt.points.map { p -> PromptPoint in
+            let (x, y) = transform.applyCoords(x: p.x, y: p.y, originalSize: (h, w))
+            return PromptPoint(x: x, y: y, label: p.positive ? 1 : 0)
+        }
+        let box = prompt.box.map { b -> (Float, Float, Float, Float) in
+            let (x0, y0) = transform.applyCoords(x: b.0, y: b.1, originalSize: (h, w))
+            let (x1, y1) = transform.applyCoords(x: b.2, y: b.3, originalSize: (h, w))
+            return (x0, y0, x1, y1)
+        }
+        let pe = model.promptEncoder
+        let sparse = pe.sparseEmbeddings(points: points, box: box)
+        let dense = pe.denseEmbeddings(mask: prompt.maskInput.map { $0.reshaped([1, 1, $0.dim(-2), $0.dim(-1)]) })
+        let (lowRes, iou) = model.maskDecoder(imageEmbedding: embedding, imagePE: densePE, sparse: sparse,
+                                              dense: dense, multimask: multimask)
+        let logits = model.postprocessMasks(lowRes, inputSize: inputSize, originalSize: originalSize)
+        let m = lowRes.shape[1]
+        return Prediction(logits: logits.reshaped([m, h, w]), iou: iou.storage,
+                          lowResLogits: lowRes.reshaped([m, lowRes.shape[2], lowRes.shape[3]]),
+                          sparseEmbeddings: sparse, denseEmbeddings: dense)
+    }
+
+    func validate(_ prompt: Prompt) throws {
+        let (h, w) = (Double(originalSize.h), Double(originalSize.w))
+        if prompt.box == nil && prompt.points.isEmpty && prompt.maskInput == nil { throw PromptError.emptyPrompt }
+        if let b = prompt.box {
+            guard [b.0, b.1, b.2, b.3].allSatisfy(\.isFinite) else { throw PromptError.notFinite(what: "a box coordinate") }
+            guard b.0 < b.2 && b.1 < b.3 else { throw PromptError.degenerateBox(x0: b.0, y0: b.1, x1: b.2, y1: b.3) }
+            // Boxes may overhang the image (a tracker's box often does) but must overlap it.
+            guard b.2 > 0 && b.3 > 0 && b.0 < w && b.1 < h else {
+                throw PromptError.boxOutsideImage(x0: b.0, y0: b.1, x1: b.2, y1: b.3, width: originalSize.w, height: originalSize.h)
+            }
+        }
+        for p in prompt.points {
+            guard p.x.isFinite && p.y.isFinite else { throw PromptError.notFinite(what: "a point coordinate") }
+            guard p.x >= 0 && p.y >= 0 && p.x <= w && p.y <= h else {
+                throw PromptError.pointOutsideImage(x: p.x, y: p.y, width: originalSize.w, height: originalSize.h)
+            }
+        }
+        if let m = prompt.maskInput {
+            let side = 4 * model.config.embeddingSize
+            guard m.count == side * side else { throw PromptError.maskInputShape(expected: [1, side, side], actual: m.shape) }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+// Port of segment_anything/modeling/sam.py and build_sam.py
+import NN
+import Tensor
+
+/// Which image encoder a model uses. TinyViT (MobileSAM) arrives with its own issue.
+public enum ImageEncoderConfig: Codable, Sendable, Equatable {
+    case vit(ViTConfig)
+}
+
+public struct SamConfig: Codable, Sendable, Equatable {
+    public var imageEncoder: ImageEncoderConfig
+    public var promptEmbedDim = 256
+    public var maskInChans = 16
+    public var maskDecoder = MaskDecoderConfig()
+    public var pixelMean: [Float] = [123.675, 116.28, 103.53]
+    public var pixelStd: [Float] = [58.395, 57.12, 57.375]
+
+    public init(imageEncoder: ImageEncoderConfig) { self.imageEncoder = imageEncoder }
+
+    public var imgSize: Int { if case .vit(let v) = imageEncoder { return v.imgSize }; return 1024 }
+    public var embeddingSize: Int { if case .vit(let v) = imageEncoder { return v.gridSize }; return 64 }
+
+    public static func vit(_ v: ViTConfig) -> SamConfig { SamConfig(imageEncoder: .vit(v)) }
+}
+
+/// The whole model; keys `image_encoder.*`, `prompt_encoder.*`, `mask_decoder.*` as in official checkpoints.
+public final class Sam: Layer {
+    public let config: SamConfig
+    public let imageEncoder: ImageEncoderViT
+    public let promptEncoder: PromptEncoder
+    public let maskDecoder: MaskDecoder
+
+    public init(_ config: SamConfig) {
+        self.config = config
+        guard case .vit(let vit) = config.imageEncoder else { fatalError("unreachable") }
+        imageEncoder = ImageEncoderViT(vit)
+        let e = config.embeddingSize
+        promptEncoder = PromptEncoder(embedDim: config.promptEmbedDim, imageEmbeddingSize: (e, e),
+                                      inputImageSize: (config.imgSize, config.imgSize), maskInChans: config.maskInChans)
+        maskDecoder = MaskDecoder(config.maskDecoder)
+    }
+
+    public func visit(_ walk: ParameterWalk) throws {
+        try walk.module("image_encoder", imageEncoder)
+        try walk.module("prompt_encoder", promptEncoder)
+        try walk.module("mask_decoder", maskDecoder)
+    }
+
+    /// `Sam.preprocess`: normalise a resized image and pad it bottom/right to `[1, 3, S, S]`.
+    public func preprocess(_ resized: RGB8Image) -> Tensor {
+        let s = config.imgSize
+        var out = Tensor(zeros: [1, 3, s, s])
+        for c in 0..<3 {
+            let mean = config.pixelMean[c], std = config.pixelStd[c]
+            for y in 0..<resized.height {
+                for x in 0..<resized.width {
+                    out.storage[(c * s + y) * s + x] = (Float(resized.pixels[(y * resized.width + x) * 3 + c]) - mean) / std
+                }
+            }
+        }
+        return out
+    }
+
+    /// `Sam.postprocess_masks`: low-res logits `[1, M, 4e, 4e]` -> logits at the original image size.
+    /// Upscale to the padded input, crop the padding, resize to the original (both bilinear, align_corners=false).
+    public func postprocessMasks(_ lowRes: Tensor, inputSize: (h: Int, w: Int), originalSize: (h: Int, w: Int)) -> Tensor {
+        let s = config.imgSize
+        let full = lowRes.bilinearResized(height: s, width: s, alignCorners: false)
+        let cropped = full.permuted([0, 2, 3, 1]).croppedBHWC(height: inputSize.h, width: inputSize.w).permuted([0, 3, 1, 2])
+        return cropped.bilinearResized(height: originalSize.h, width: originalSize.w, alignCorners: false)
+    }
+}

@@ -1,0 +1,139 @@
+// Port of segment_anything/modeling/transformer.py
+import NN
+import Tensor
+
+/// The decoder's attention: projections to `embeddingDim / downsampleRate`, then multi-head attention.
+public final class DecoderAttention: Layer {
+    public let numHeads: Int
+    public let qProj: Linear, kProj: Linear, vProj: Linear, outProj: Linear
+
+    init(embeddingDim: Int, numHeads: Int, downsampleRate: Int = 1) {
+        let internalDim = embeddingDim / downsampleRate
+        precondition(internalDim % numHeads == 0, "num_heads must divide embedding_dim / downsample_rate")
+        self.numHeads = numHeads
+        qProj = Linear(embeddingDim, internalDim)
+        kProj = Linear(embeddingDim, internalDim)
+        vProj = Linear(embeddingDim, internalDim)
+        outProj = Linear(internalDim, embeddingDim)
+    }
+
+    public func visit(_ walk: ParameterWalk) throws {
+        try walk.module("q_proj", qProj)
+        try walk.module("k_proj", kProj)
+        try walk.module("v_proj", vProj)
+        try walk.module("out_proj", outProj)
+    }
+
+    /// q: [B, Nq, C], k and v: [B, Nk, C] -> [B, Nq, C]
+    public func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
+        let b = q.shape[0], nq = q.shape[1], nk = k.shape[1]
+        let d = qProj.weight.shape[0], hd = d / numHeads
+        // [B, N, heads, hd] -> [B, heads, N, hd]
+        let qh = qProj(q).reshaped([b, nq, numHeads, hd]).permuted([0, 2, 1, 3])
+        let kh = kProj(k).reshaped([b, nk, numHeads, hd]).permuted([0, 2, 1, 3])
+        let vh = vProj(v).reshaped([b, nk, numHeads, hd]).permuted([0, 2, 1, 3])
+        var attn = qh.matmul(kh, transposeOther: true, alpha: 1 / Float(hd).squareRoot())
+        attn.softmaxInPlace()
+        let out = attn.matmul(vh).permuted([0, 2, 1, 3]).reshaped([b, nq, d])
+        return outProj(out)
+    }
+}
+
+/// One block: token self-attention, token->image, MLP, image->token (with norms after each).
+public final class TwoWayAttentionBlock: Layer {
+    public let selfAttn: DecoderAttention, norm1: LayerNorm
+    public let crossAttnTokenToImage: DecoderAttention, norm2: LayerNorm
+    public let mlp: MLPBlock, norm3: LayerNorm
+    public let norm4: LayerNorm, crossAttnImageToToken: DecoderAttention
+    let skipFirstLayerPE: Bool
+    /// Stable-SAM's hook: replaces the values (and keys) that token->image attention reads.
+    /// `nil` is plain SAM.
+    public var tokenToImageFeatures: (any TokenToImageFeatures)?
+
+    init(embeddingDim: Int, numHeads: Int, mlpDim: Int, attentionDownsampleRate: Int, skipFirstLayerPE: Bool) {
+        selfAttn = DecoderAttention(embeddingDim: embeddingDim, numHeads: numHeads)
+        norm1 = LayerNorm(embeddingDim)
+        crossAttnTokenToImage = DecoderAttention(embeddingDim: embeddingDim, numHeads: numHeads, downsampleRate: attentionDownsampleRate)
+        norm2 = LayerNorm(embeddingDim)
+        mlp = MLPBlock(embeddingDim: embeddingDim, mlpDim: mlpDim, activation: .relu)
+        norm3 = LayerNorm(embeddingDim)
+        norm4 = LayerNorm(embeddingDim)
+        crossAttnImageToToken = DecoderAttention(embeddingDim: embeddingDim, numHeads: numHeads, downsampleRate: attentionDownsampleRate)
+        self.skipFirstLayerPE = skipFirstLayerPE
+    }
+
+    public func visit(_ walk: ParameterWalk) throws {
+        try walk.module("self_attn", selfAttn)
+        try walk.module("norm1", norm1)
+        try walk.module("cross_attn_token_to_image", crossAttnTokenToImage)
+        try walk.module("norm2", norm2)
+        try walk.module("mlp", mlp)
+        try walk.module("norm3", norm3)
+        try walk.module("norm4", norm4)
+        try walk.module("cross_attn_image_to_token", crossAttnImageToToken)
+    }
+
+    /// queries: [B, Nt, C], keys: [B, HW, C] -> updated (queries, keys)
+    func callAsFunction(queries q0: Tensor, keys k0: Tensor, queryPE: Tensor, keyPE: Tensor) -> (Tensor, Tensor) {
+        var queries: Tensor
+        if skipFirstLayerPE {
+            queries = selfAttn(q: q0, k: q0, v: q0)   // no residual in the first block, as the reference
+        } else {
+            let q = q0 + queryPE
+            queries = q0 + selfAttn(q: q, k: q, v: q0)
+        }
+        queries = norm1(queries)
+
+        let keysForTokens = tokenToImageFeatures?.features(queries: queries, keys: k0) ?? k0
+        let q = queries + queryPE
+        let k = keysForTokens + keyPE
+        queries = norm2(queries + crossAttnTokenToImage(q: q, k: k, v: keysForTokens))
+
+        queries = norm3(queries + mlp(queries))
+
+        let q2 = queries + queryPE, k2 = k0 + keyPE
+        let keys = norm4(k0 + crossAttnImageToToken(q: k2, k: q2, v: queries))
+        return (queries, keys)
+    }
+}
+
+/// Features that block 2's token->image attention reads instead of the plain image keys
+/// (Stable-SAM's DSP/DRP). queries: [B, Nt, C] after norm1; keys: [B, HW, C] -> [B, HW, C].
+public protocol TokenToImageFeatures: AnyObject {
+    func features(queries: Tensor, keys: Tensor) -> Tensor
+}
+
+public final class TwoWayTransformer: Layer {
+    public let layers: [TwoWayAttentionBlock]
+    public let finalAttnTokenToImage: DecoderAttention
+    public let normFinalAttn: LayerNorm
+
+    public init(depth: Int, embeddingDim: Int, numHeads: Int, mlpDim: Int, attentionDownsampleRate: Int = 2) {
+        layers = (0..<depth).map {
+            TwoWayAttentionBlock(embeddingDim: embeddingDim, numHeads: numHeads, mlpDim: mlpDim,
+                                 attentionDownsampleRate: attentionDownsampleRate, skipFirstLayerPE: $0 == 0)
+        }
+        finalAttnTokenToImage = DecoderAttention(embeddingDim: embeddingDim, numHeads: numHeads, downsampleRate: attentionDownsampleRate)
+        normFinalAttn = LayerNorm(embeddingDim)
+    }
+
+    public func visit(_ walk: ParameterWalk) throws {
+        try walk.modules("layers", layers)
+        try walk.module("final_attn_token_to_image", finalAttnTokenToImage)
+        try walk.module("norm_final_attn", normFinalAttn)
+    }
+
+    /// image: [B, C, H, W], imagePE: [B, C, H, W], points: [B, Nt, C] -> (tokens [B, Nt, C], image [B, HW, C])
+    public func callAsFunction(image: Tensor, imagePE: Tensor, points: Tensor) -> (Tensor, Tensor) {
+        let (b, c, h, w) = (image.shape[0], image.shape[1], image.shape[2], image.shape[3])
+        let keysPE = imagePE.reshaped([b, c, h * w]).permuted([0, 2, 1])
+        var keys = image.reshaped([b, c, h * w]).permuted([0, 2, 1])
+        var queries = points
+        for layer in layers {
+            (queries, keys) = layer(queries: queries, keys: keys, queryPE: points, keyPE: keysPE)
+        }
+        let q = queries + points, k = keys + keysPE
+        queries = normFinalAttn(queries + finalAttnTokenToImage(q: q, k: k, v: keys))
+        return (queries, keys)
+    }
+}

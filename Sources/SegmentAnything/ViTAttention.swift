@@ -1,0 +1,126 @@
+// Port of segment_anything/modeling/image_encoder.py: Attention, get_rel_pos, add_decomposed_rel_pos
+import NN
+import Tensor
+
+/// Multi-head self-attention with SAM's decomposed relative positions (MViTv2).
+/// Runs one (batch, head) at a time so a global block's `[HW, HW]` score matrix exists once, not per head.
+public final class ViTAttention: Layer {
+    public let numHeads: Int
+    public let qkv: Linear          // qkv.weight [3C, C]
+    public let proj: Linear         // proj.weight [C, C]
+    public var relPosH: Tensor?     // rel_pos_h [2S-1, C/heads]
+    public var relPosW: Tensor?     // rel_pos_w [2S-1, C/heads]
+
+    init(dim: Int, numHeads: Int, qkvBias: Bool, useRelPos: Bool, inputSize: (Int, Int)) {
+        self.numHeads = numHeads
+        qkv = Linear(dim, 3 * dim, bias: qkvBias)
+        proj = Linear(dim, dim)
+        if useRelPos {
+            relPosH = Tensor(zeros: [2 * inputSize.0 - 1, dim / numHeads])
+            relPosW = Tensor(zeros: [2 * inputSize.1 - 1, dim / numHeads])
+        }
+    }
+
+    public func visit(_ walk: ParameterWalk) throws {
+        try walk.module("qkv", qkv)
+        try walk.module("proj", proj)
+        if relPosH != nil {
+            try walk.param("rel_pos_h", &relPosH!)
+            try walk.param("rel_pos_w", &relPosW!)
+        }
+    }
+
+    /// x: [B, H, W, C] -> [B, H, W, C]
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let (b, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let hd = c / numHeads, n = h * w
+        // [B, N, 3, heads, hd] -> [3, B, heads, N, hd]
+        let qkvT = qkv(x).reshaped([b, n, 3, numHeads, hd]).permuted([2, 0, 3, 1, 4])
+        let rh = relPosH.map { getRelPos(q: h, k: h, $0) }   // [h, h, hd]
+        let rw = relPosW.map { getRelPos(q: w, k: w, $0) }   // [w, w, hd]
+        let scale = 1 / Float(hd).squareRoot()
+        let heads = b * numHeads
+        var out = Tensor(zeros: [heads, n, hd])
+        var scores = [Float](repeating: 0, count: n * n)
+        var relH = [Float](repeating: 0, count: n * h), relW = [Float](repeating: 0, count: n * w)
+        qkvT.withUnsafeBufferPointer { all in
+            out.withUnsafeMutableBufferPointer { o in
+                for i in 0..<heads {
+                    let q = all.baseAddress! + i * n * hd
+                    let k = q + heads * n * hd, v = k + heads * n * hd
+                    scores.withUnsafeMutableBufferPointer { s in
+                        BLAS.sgemm(transB: true, m: n, n: n, k: hd, alpha: scale, a: q, lda: hd, b: k, ldb: hd,
+                                   c: s.baseAddress!, ldc: n)
+                        if let rh, let rw {
+                            addDecomposedRelPos(s.baseAddress!, q: q, h: h, w: w, hd: hd, rh: rh, rw: rw,
+                                                relH: &relH, relW: &relW)
+                        }
+                        Tensor.softmaxRows(s.baseAddress!, rows: n, columns: n)
+                    }
+                    scores.withUnsafeBufferPointer { s in
+                        BLAS.sgemm(m: n, n: hd, k: n, a: s.baseAddress!, lda: n, b: v, ldb: hd,
+                                   c: o.baseAddress! + i * n * hd, ldc: hd)
+                    }
+                }
+            }
+        }
+        // [B, heads, H, W, hd] -> [B, H, W, heads, hd]
+        let merged = out.reshaped([b, numHeads, h, w, hd]).permuted([0, 2, 3, 1, 4]).reshaped([b, h, w, c])
+        return proj(merged)
+    }
+}
+
+/// `get_rel_pos`: the relative-position rows for every (query, key) pair along one axis, `[q, k, hd]`.
+/// A table stored at another length is first resized with 1-D linear interpolation, as the reference does.
+func getRelPos(q qSize: Int, k kSize: Int, _ relPos: Tensor) -> Tensor {
+    let maxRelDist = 2 * max(qSize, kSize) - 1
+    let hd = relPos.shape[1]
+    var table = relPos
+    if relPos.shape[0] != maxRelDist {
+        table = relPos.reshaped([1, relPos.shape[0], hd]).permuted([0, 2, 1])
+            .linearResized(length: maxRelDist).reshaped([hd, maxRelDist]).permuted([1, 0])
+    }
+    let qScale = max(Float(kSize) / Float(qSize), 1), kScale = max(Float(qSize) / Float(kSize), 1)
+    var out = [Float]()
+    out.reserveCapacity(qSize * kSize * hd)
+    for i in 0..<qSize {
+        for j in 0..<kSize {
+            let idx = Int(Float(i) * qScale - Float(j) * kScale + Float(kSize - 1) * kScale)
+            out.append(contentsOf: table.storage[(idx * hd)..<((idx + 1) * hd)])
+        }
+    }
+    return Tensor(shape: [qSize, kSize, hd], storage: out)
+}
+
+/// `add_decomposed_rel_pos` for one head: `scores[(qy,qx),(ky,kx)] += q·Rh[qy,ky] + q·Rw[qx,kx]`
+/// where `q` is the unscaled query. Both terms are small GEMMs, one per row / column of the grid.
+func addDecomposedRelPos(_ scores: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, h: Int, w: Int, hd: Int,
+                         rh: Tensor, rw: Tensor, relH: inout [Float], relW: inout [Float]) {
+    let n = h * w
+    relH.withUnsafeMutableBufferPointer { rH in
+        relW.withUnsafeMutableBufferPointer { rW in
+            rh.withUnsafeBufferPointer { tabH in
+                // relH[qy, qx, ky] = q[qy, qx, :] · Rh[qy, ky, :]
+                for qy in 0..<h {
+                    BLAS.sgemm(transB: true, m: w, n: h, k: hd, a: q + qy * w * hd, lda: hd,
+                               b: tabH.baseAddress! + qy * h * hd, ldb: hd, c: rH.baseAddress! + qy * w * h, ldc: h)
+                }
+            }
+            rw.withUnsafeBufferPointer { tabW in
+                // relW[qy, qx, kx] = q[qy, qx, :] · Rw[qx, kx, :]; rows of one qx are w*hd apart.
+                for qx in 0..<w {
+                    BLAS.sgemm(transB: true, m: h, n: w, k: hd, a: q + qx * hd, lda: w * hd,
+                               b: tabW.baseAddress! + qx * w * hd, ldb: hd, c: rW.baseAddress! + qx * w, ldc: w * w)
+                }
+            }
+            for qi in 0..<n {
+                let row = scores + qi * n
+                let hRow = rH.baseAddress! + qi * h, wRow = rW.baseAddress! + qi * w
+                for ky in 0..<h {
+                    let base = row + ky * w, hv = hRow[ky]
+                    for kx in 0..<w { base[kx] += hv + wRow[kx] }
+                }
+            }
+        }
+    }
+}

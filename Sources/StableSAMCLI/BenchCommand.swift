@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import NN
+import SegmentAnything
+import Synchronization
+import Tensor
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time the image encoder and the prompt encoder + mask decoder against this machine's GEMM peak.",
+        discussion: "Presets (vit_b, vit_l, vit_h) use random weights, so no checkpoint is needed.")
+
+    @Option(help: "A preset (vit_b, vit_l, vit_h) or a checkpoint path.")
+    var model: String = "vit_b"
+
+    @Option(help: "Timed runs per stage (after one warm-up); the median is reported.")
+    var runs: Int = 3
+
+    @Option(help: "Threads for BLAS and the element-wise kernels.")
+    var threads: Int = Parallel.workers
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        let sam = try ModelLoader.loadOrPreset(model)
+        let peak = GemmPeak.measure()
+        let s = sam.config.imgSize
+        var rng = SeededGenerator(seed: 7)
+        let input = Tensor(shape: [1, 3, s, s], storage: (0..<(3 * s * s)).map { _ in rng.symmetric() * 2 })
+
+        var embedding = Tensor(zeros: [1])
+        let encoder = StageTiming.measure(runs: runs) { embedding = sam.imageEncoder(input) }
+
+        let predictor = Predictor(model: sam)
+        predictor.setEmbedding(embedding, originalSize: (s * 3 / 4, s))
+        let box = Prompt(box: (Double(s) * 0.2, Double(s) * 0.25, Double(s) * 0.6, Double(s) * 0.5))
+        let decoder = StageTiming.measure(runs: runs) { _ = try? predictor.predict(box, multimask: false) }
+
+        let report = BenchReport(model: model, threads: threads, gemmPeakGFLOPS: peak,
+                                 stages: [encoder.named("image encoder"), decoder.named("prompt+decoder+upscale")],
+                                 peakMemoryMB: ProcessMemory.peakResidentMB())
+        print(json ? report.json() : report.table())
+    }
+}
+
+/// Median wall time and GEMM FLOPs of one stage.
+struct StageTiming: Codable {
+    var name = ""
+    var medianMs: Double
+    var gflop: Double
+    var gflops: Double { gflop / (medianMs / 1000) }
+
+    static func measure(runs: Int, _ body: () -> Void) -> StageTiming {
+        body()   // warm-up: first-touch allocation and OpenBLAS thread start-up
+        var times: [Double] = []
+        var flops = 0
+        for _ in 0..<runs {
+            let f0 = BLAS.flops.load(ordering: .relaxed)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            flops = BLAS.flops.load(ordering: .relaxed) - f0
+        }
+        return StageTiming(medianMs: times.sorted()[times.count / 2], gflop: Double(flops) / 1e9)
+    }
+
+    func named(_ n: String) -> StageTiming { var c = self; c.name = n; return c }
+}
+
+enum GemmPeak {
+    /// Best-of-5 GFLOP/s of a 2048³ sgemm: the roofline the stages are compared to.
+    static func measure(n: Int = 2048) -> Double {
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    c.withUnsafeMutableBufferPointer { cp in
+                        BLAS.sgemm(m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n,
+                                   c: cp.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return 2 * Double(n * n * n) / best / 1e9
+    }
+}
+
+enum ProcessMemory {
+    /// Peak resident set (VmHWM) in MB, from /proc; 0 where /proc is absent.
+    static func peakResidentMB() -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kb / 1024
+    }
+}
+
+struct BenchReport: Codable {
+    var model: String
+    var threads: Int
+    var gemmPeakGFLOPS: Double
+    var stages: [StageTiming]
+    var peakMemoryMB: Double
+
+    func table() -> String {
+        var lines = ["model \(model), \(threads) threads, sgemm peak \(String(format: "%.1f", gemmPeakGFLOPS)) GFLOP/s, peak memory \(String(format: "%.0f", peakMemoryMB)) MB",
+                     "stage                        ms        GFLOP   GFLOP/s   % of peak"]
+        for s in stages {
+            lines.append(s.name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                + String(format: "%10.1f %12.2f %9.1f %10.1f", s.medianMs, s.gflop, s.gflops, 100 * s.gflops / gemmPeakGFLOPS))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func json() -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: (try? enc.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}

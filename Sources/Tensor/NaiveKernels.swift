@@ -1,0 +1,94 @@
+/// Textbook loops, one per optimised kernel, kept only as references for tests (llm.c's `dev/` habit).
+/// They follow the PyTorch definitions literally, with Double accumulation.
+public enum NaiveKernels {
+    /// Row-major `[m, k] @ [k, n]`.
+    public static func matmul(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n {
+            var s = 0.0
+            for p in 0..<k { s += Double(a[i * k + p]) * Double(b[p * n + j]) }
+            c[i * n + j] = Float(s)
+        } }
+        return c
+    }
+
+    public static func conv2d(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: Int, padding: Int, groups: Int) -> Tensor {
+        let (n, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (cout, cinG, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        let oh = (h + 2 * padding - kh) / stride + 1, ow = (wd + 2 * padding - kw) / stride + 1
+        let coutG = cout / groups
+        var out = Tensor(zeros: [n, cout, oh, ow])
+        for b in 0..<n { for o in 0..<cout { for y in 0..<oh { for xx in 0..<ow {
+            let g = o / coutG
+            var s = Double(bias?.storage[o] ?? 0)
+            for ci in 0..<cinG { for ky in 0..<kh { for kx in 0..<kw {
+                let iy = y * stride - padding + ky, ix = xx * stride - padding + kx
+                guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
+                let xi: Int = ((b * cin + g * cinG + ci) * h + iy) * wd + ix
+                let wi: Int = ((o * cinG + ci) * kh + ky) * kw + kx
+                s += Double(x.storage[xi]) * Double(w.storage[wi])
+            } } }
+            out.storage[((b * cout + o) * oh + y) * ow + xx] = Float(s)
+        } } } }
+        return out
+    }
+
+    /// `nn.ConvTranspose2d` (no padding, any kernel/stride) with weight `[I, O, kH, kW]`.
+    public static func convTranspose2d(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: Int) -> Tensor {
+        let (n, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (cout, kh, kw) = (w.shape[1], w.shape[2], w.shape[3])
+        let oh = (h - 1) * stride + kh, ow = (wd - 1) * stride + kw
+        var acc = [Double](repeating: 0, count: n * cout * oh * ow)
+        for b in 0..<n { for ci in 0..<cin { for y in 0..<h { for xx in 0..<wd { for o in 0..<cout {
+            for ky in 0..<kh { for kx in 0..<kw {
+                let oi: Int = ((b * cout + o) * oh + y * stride + ky) * ow + xx * stride + kx
+                let xi: Int = ((b * cin + ci) * h + y) * wd + xx
+                let wi: Int = ((ci * cout + o) * kh + ky) * kw + kx
+                acc[oi] += Double(x.storage[xi]) * Double(w.storage[wi])
+            } }
+        } } } } }
+        var out = Tensor(zeros: [n, cout, oh, ow])
+        for i in 0..<acc.count {
+            let bv: Float = bias?.storage[(i / (oh * ow)) % cout] ?? 0
+            out.storage[i] = Float(acc[i] + Double(bv))
+        }
+        return out
+    }
+
+    public static func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Double) -> Tensor {
+        let c = x.shape.last!
+        var out = x
+        for r in 0..<(x.count / c) {
+            let row = (0..<c).map { Double(x.storage[r * c + $0]) }
+            let mean = row.reduce(0, +) / Double(c)
+            let v = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(c)
+            for i in 0..<c {
+                let normed: Double = (row[i] - mean) / (v + eps).squareRoot()
+                out.storage[r * c + i] = Float(normed * Double(weight.storage[i]) + Double(bias.storage[i]))
+            }
+        }
+        return out
+    }
+
+    /// Bilinear resize written from PyTorch's documented source-index rule.
+    public static func bilinear(_ x: Tensor, height oh: Int, width ow: Int, alignCorners: Bool) -> Tensor {
+        let (nc, h, w) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
+        func src(_ d: Int, _ inS: Int, _ outS: Int) -> Double {
+            if alignCorners { return outS > 1 ? Double(d) * Double(inS - 1) / Double(outS - 1) : 0 }
+            return max((Double(d) + 0.5) * Double(inS) / Double(outS) - 0.5, 0)
+        }
+        var out = Tensor(zeros: [x.shape[0], x.shape[1], oh, ow])
+        for p in 0..<nc { for y in 0..<oh { for xx in 0..<ow {
+            let sy = src(y, h, oh), sx = src(xx, w, ow)
+            let y0 = min(Int(sy), h - 1), x0 = min(Int(sx), w - 1)
+            let y1 = min(y0 + 1, h - 1), x1 = min(x0 + 1, w - 1)
+            let ly = sy - Double(y0), lx = sx - Double(x0)
+            func at(_ yy: Int, _ xq: Int) -> Double { Double(x.storage[(p * h + yy) * w + xq]) }
+            let top: Double = (1 - lx) * at(y0, x0) + lx * at(y0, x1)
+            let bottom: Double = (1 - lx) * at(y1, x0) + lx * at(y1, x1)
+            let v: Double = (1 - ly) * top + ly * bottom
+            out.storage[(p * oh + y) * ow + xx] = Float(v)
+        } } }
+        return out
+    }
+}

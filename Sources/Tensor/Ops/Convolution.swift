@@ -1,0 +1,134 @@
+/// Convolutions with PyTorch semantics on `[N, C, H, W]`, weights `[O, I/groups, kH, kW]`.
+/// Dense convolutions are im2col + GEMM (1x1 stride-1 skips im2col); depthwise runs direct.
+extension Tensor {
+    public func conv2d(_ weight: Tensor, _ bias: Tensor?, stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
+        let (n, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let (cout, cinG, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+        precondition(cinG * groups == cin && cout % groups == 0, "conv2d: input \(shape) weight \(weight.shape) groups \(groups)")
+        let oh = (h + 2 * padding - kh) / stride + 1, ow = (w + 2 * padding - kw) / stride + 1
+        if groups == cin && cinG == 1 && cout == cin {
+            return depthwiseConv2d(weight, bias, stride: stride, padding: padding, oh: oh, ow: ow)
+        }
+        let coutG = cout / groups, kdim = cinG * kh * kw, plane = oh * ow
+        var out = Tensor(shape: [n, cout, oh, ow]) { o in
+            let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
+            var cols = [Float](repeating: 0, count: direct ? 0 : kdim * plane)
+            withUnsafeBufferPointer { x in
+                weight.withUnsafeBufferPointer { wt in
+                    for b in 0..<n {
+                        for g in 0..<groups {
+                            let src = x.baseAddress! + (b * cin + g * cinG) * h * w
+                            let dst = o.baseAddress! + (b * cout + g * coutG) * plane
+                            let wg = wt.baseAddress! + g * coutG * kdim
+                            if direct {
+                                BLAS.sgemm(m: coutG, n: plane, k: kdim, a: wg, lda: kdim, b: src, ldb: plane, c: dst, ldc: plane)
+                            } else {
+                                cols.withUnsafeMutableBufferPointer { cb in
+                                    Tensor.im2col(src, channels: cinG, h: h, w: w, kh: kh, kw: kw, stride: stride,
+                                                  padding: padding, oh: oh, ow: ow, into: cb.baseAddress!)
+                                    BLAS.sgemm(m: coutG, n: plane, k: kdim, a: wg, lda: kdim, b: cb.baseAddress!,
+                                               ldb: plane, c: dst, ldc: plane)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let bias { out = out.addingChannelBias(bias) }
+        return out
+    }
+
+    /// Lays out every receptive field as a column: `[C * kH * kW, oH * oW]`, zeros outside.
+    static func im2col(_ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int, kh: Int, kw: Int, stride: Int,
+                       padding: Int, oh: Int, ow: Int, into cols: UnsafeMutablePointer<Float>) {
+        let s = SendableConstPointer(src), d = SendablePointer(cols)
+        Parallel.forEach(channels * kh * kw, grain: 4) { rows in
+            for row in rows {
+                let c = row / (kh * kw), ky = (row / kw) % kh, kx = row % kw
+                let out = d.pointer + row * oh * ow, plane = s.pointer + c * h * w
+                for oy in 0..<oh {
+                    let iy = oy * stride - padding + ky
+                    let line = out + oy * ow
+                    if iy < 0 || iy >= h { line.update(repeating: 0, count: ow); continue }
+                    for ox in 0..<ow {
+                        let ix = ox * stride - padding + kx
+                        line[ox] = (ix >= 0 && ix < w) ? plane[iy * w + ix] : 0
+                    }
+                }
+            }
+        }
+    }
+
+    func depthwiseConv2d(_ weight: Tensor, _ bias: Tensor?, stride: Int, padding: Int, oh: Int, ow: Int) -> Tensor {
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let (kh, kw) = (weight.shape[2], weight.shape[3])
+        return Tensor(shape: [n, c, oh, ow]) { o in
+            let op = SendablePointer(o.baseAddress!)
+            withUnsafeBufferPointer { x in
+                weight.withUnsafeBufferPointer { wt in
+                    let xp = SendableConstPointer(x.baseAddress!), wp = SendableConstPointer(wt.baseAddress!)
+                    let bias = bias?.storage
+                    Parallel.forEach(n * c) { planes in
+                        for p in planes {
+                            let ch = p % c, src = xp.pointer + p * h * w, dst = op.pointer + p * oh * ow
+                            let k = wp.pointer + ch * kh * kw, b0 = bias?[ch] ?? 0
+                            for oy in 0..<oh {
+                                for ox in 0..<ow {
+                                    var acc: Float = b0
+                                    for ky in 0..<kh {
+                                        let iy = oy * stride - padding + ky
+                                        if iy < 0 || iy >= h { continue }
+                                        for kx in 0..<kw {
+                                            let ix = ox * stride - padding + kx
+                                            if ix >= 0 && ix < w { acc += src[iy * w + ix] * k[ky * kw + kx] }
+                                        }
+                                    }
+                                    dst[oy * ow + ox] = acc
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `nn.ConvTranspose2d` with kernel == stride and no padding (SAM's 2x2/2 upscaling):
+    /// the output patches do not overlap, so it is one GEMM `Wᵀ [O*k*k, I] @ x [I, H*W]` and a scatter.
+    /// Weight `[I, O, k, k]` as PyTorch stores it.
+    public func convTranspose2d(_ weight: Tensor, _ bias: Tensor?, stride: Int) -> Tensor {
+        let (n, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let (wi, cout, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+        precondition(wi == cin && kh == stride && kw == stride, "convTranspose2d: input \(shape) weight \(weight.shape) stride \(stride)")
+        let plane = h * w, rowsOut = cout * kh * kw
+        var tmp = [Float](repeating: 0, count: rowsOut * plane)
+        return Tensor(shape: [n, cout, h * kh, w * kw]) { o in
+            withUnsafeBufferPointer { x in
+                weight.withUnsafeBufferPointer { wt in
+                    for b in 0..<n {
+                        tmp.withUnsafeMutableBufferPointer { t in
+                            BLAS.sgemm(transA: true, m: rowsOut, n: plane, k: cin, a: wt.baseAddress!, lda: rowsOut,
+                                       b: x.baseAddress! + b * cin * plane, ldb: plane, c: t.baseAddress!, ldc: plane)
+                        }
+                        let ow = w * kw
+                        for co in 0..<cout {
+                            let bv = bias?.storage[co] ?? 0
+                            let dst = o.baseAddress! + (b * cout + co) * plane * kh * kw
+                            for ky in 0..<kh {
+                                for kx in 0..<kw {
+                                    let src = (co * kh * kw + ky * kw + kx) * plane
+                                    for y in 0..<h {
+                                        for xx in 0..<w {
+                                            dst[(y * kh + ky) * ow + xx * kw + kx] = tmp[src + y * w + xx] + bv
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Element-wise maps and arithmetic; the heavy ones run on both cores.
+extension Tensor {
+    /// Applies `f` to every element, split across workers.
+    @inlinable
+    public func map(_ f: @escaping @Sendable (Float) -> Float) -> Tensor {
+        Tensor(shape: shape) { out in
+            let o = SendablePointer(out.baseAddress!)
+            withUnsafeBufferPointer { x in
+                let xp = SendableConstPointer(x.baseAddress!)
+                Parallel.forEach(count, grain: 1 << 14) { r in
+                    for i in r { o.pointer[i] = f(xp.pointer[i]) }
+                }
+            }
+        }
+    }
+
+    /// Exact GELU, PyTorch's default `nn.GELU()`: `0.5 x (1 + erf(x / √2))`.
+    public func gelu() -> Tensor { map { 0.5 * $0 * (1 + erff($0 * 0.70710678118654752)) } }
+    public func relu() -> Tensor { map { max($0, 0) } }
+    public func sigmoid() -> Tensor { map { 1 / (1 + expf(-$0)) } }
+
+    /// Same-shape `self + other`, or `other` broadcast when its count divides ours and it
+    /// matches our trailing elements (e.g. `[C]` onto `[..., C]`, `[1, N, C]` onto `[B, N, C]`).
+    public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, +) }
+    public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, -) }
+    public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, *) }
+
+    public static func * (lhs: Tensor, rhs: Float) -> Tensor {
+        var out = lhs
+        out.withUnsafeMutableBufferPointer { b in for i in b.indices { b[i] *= rhs } }
+        return out
+    }
+
+    public static func += (lhs: inout Tensor, rhs: Tensor) { lhs = lhs + rhs }
+
+    func combined(_ other: Tensor, _ op: (Float, Float) -> Float) -> Tensor {
+        let n = count, m = other.count
+        precondition(m > 0 && n % m == 0, "broadcast: \(shape) with \(other.shape)")
+        var out = self
+        out.withUnsafeMutableBufferPointer { o in
+            other.withUnsafeBufferPointer { b in
+                if m == n {
+                    for i in 0..<n { o[i] = op(o[i], b[i]) }
+                } else {
+                    var i = 0
+                    while i < n {
+                        for j in 0..<m { o[i + j] = op(o[i + j], b[j]) }
+                        i += m
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Adds `bias[c]` to every element of channel c of an `[N, C, H, W]` tensor.
+    public func addingChannelBias(_ bias: Tensor) -> Tensor {
+        let c = shape[1], plane = count / (shape[0] * c)
+        var out = self
+        out.withUnsafeMutableBufferPointer { o in
+            for n in 0..<shape[0] {
+                for ch in 0..<c {
+                    let v = bias.storage[ch], base = (n * c + ch) * plane
+                    for i in 0..<plane { o[base + i] += v }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,51 @@
+/// Matrix products, all on BLAS GEMM.
+extension Tensor {
+    /// PyTorch `F.linear`: `x [..., in] @ weightᵀ + bias`; weight `[out, in]` as stored in checkpoints.
+    public func linear(_ weight: Tensor, _ bias: Tensor?) -> Tensor {
+        let inF = weight.shape[1], outF = weight.shape[0]
+        precondition(dim(-1) == inF, "linear: input \(shape) vs weight \(weight.shape)")
+        let rows = count / inF
+        var outShape = shape
+        outShape[outShape.count - 1] = outF
+        return Tensor(shape: outShape) { out in
+            let o = out.baseAddress!
+            if let bias {
+                precondition(bias.count == outF)
+                bias.withUnsafeBufferPointer { b in
+                    for r in 0..<rows { (o + r * outF).update(from: b.baseAddress!, count: outF) }
+                }
+            }
+            withUnsafeBufferPointer { x in
+                weight.withUnsafeBufferPointer { w in
+                    BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: x.baseAddress!, lda: inF,
+                               b: w.baseAddress!, ldb: inF, beta: bias == nil ? 0 : 1, c: o, ldc: outF)
+                }
+            }
+        }
+    }
+
+    /// Batched `self [..., m, k] @ other [..., k, n]` (or with `other` transposed: `[..., n, k]`).
+    /// Leading dimensions must match, or `other` may be a single matrix shared by the batch.
+    public func matmul(_ other: Tensor, transposeOther: Bool = false, alpha: Float = 1) -> Tensor {
+        let m = dim(-2), k = dim(-1)
+        let n = transposeOther ? other.dim(-2) : other.dim(-1)
+        precondition((transposeOther ? other.dim(-1) : other.dim(-2)) == k, "matmul: \(shape) x \(other.shape)")
+        let batch = count / (m * k)
+        let otherBatch = other.count / (k * n)
+        precondition(otherBatch == batch || otherBatch == 1, "matmul batch: \(shape) x \(other.shape)")
+        var outShape = Array(shape.dropLast(2))
+        outShape += [m, n]
+        return Tensor(shape: outShape) { out in
+            withUnsafeBufferPointer { a in
+                other.withUnsafeBufferPointer { b in
+                    for i in 0..<batch {
+                        BLAS.sgemm(transB: transposeOther, m: m, n: n, k: k, alpha: alpha,
+                                   a: a.baseAddress! + i * m * k, lda: k,
+                                   b: b.baseAddress! + (otherBatch == 1 ? 0 : i * k * n),
+                                   ldb: transposeOther ? k : n, c: out.baseAddress! + i * m * n, ldc: n)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import NN
+import SegmentAnything
+import Tensor
+import TestSupport
+
+/// One `sam_tiny_<name>` fixture pair written by Scripts/make_fixtures.py from the official
+/// segment_anything 1.0 code: the checkpoint (.pth) and every recorded stage (.safetensors).
+/// Repro: `.venv-scripts/bin/python Scripts/make_fixtures.py` (seeds and versions in the file's metadata).
+struct ParityFixture {
+    struct Case: Decodable {
+        let k: Int
+        let description: String
+        let multimask: Bool
+        let inputs: [String]
+        let dense: String
+    }
+
+    let name: String
+    let stages: SafetensorsFile
+    let cases: [Case]
+    let decoderHeads: Int
+
+    init(_ name: String) throws {
+        self.name = name
+        stages = try SafetensorsFile(url: Fixtures.url("sam_tiny_\(name)_stages.safetensors"))
+        cases = try JSONDecoder().decode([Case].self, from: Data((stages.metadata["cases"] ?? "[]").utf8))
+        struct Config: Decodable { let decoder_num_heads: Int }
+        decoderHeads = try JSONDecoder().decode(Config.self, from: Data((stages.metadata["config"] ?? "{}").utf8)).decoder_num_heads
+    }
+
+    func loadModel() throws -> Sam {
+        try SamLoader.load(Fixtures.url("sam_tiny_\(name).pth"), decoderHeads: decoderHeads)
+    }
+
+    func tensor(_ key: String) throws -> Tensor { try stages.tensor(named: key) }
+
+    func image(_ key: String = "image") throws -> RGB8Image {
+        let (shape, values) = try stages.uint8(named: key)
+        return RGB8Image(width: shape[1], height: shape[0], pixels: values)
+    }
+
+    /// The case's prompt in original-image pixels, exactly the float32 values the reference was given.
+    func prompt(_ c: Case) throws -> Prompt {
+        var prompt = Prompt()
+        if c.inputs.contains("box") {
+            let b = try tensor("case\(c.k).box").storage.map(Double.init)
+            prompt.box = (b[0], b[1], b[2], b[3])
+        }
+        if c.inputs.contains("point_coords") {
+            let xy = try tensor("case\(c.k).point_coords").storage, labels = try tensor("case\(c.k).point_labels").storage
+            prompt.points = labels.indices.map { Prompt.Point(x: Double(xy[2 * $0]), y: Double(xy[2 * $0 + 1]), positive: labels[$0] == 1) }
+        }
+        if c.inputs.contains("mask_input") { prompt.maskInput = try tensor("case\(c.k).mask_input") }
+        return prompt
+    }
+}

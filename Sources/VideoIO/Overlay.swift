@@ -117,6 +117,30 @@ extension RGBImage {
         }
     }
 
+    /// The overlay-video look for one object: its colour blended into the mask, the mask's
+    /// outline, the box (if any) and the id above the box's (else the mask's) top-left corner.
+    public mutating func drawObject(id: Int, mask: [Bool], box: (x0: Double, y0: Double, x1: Double, y1: Double)? = nil,
+                                    alpha: Double = 0.45) {
+        let color = Overlay.color(forObject: id)
+        blend(mask: mask, color: color, alpha: alpha)
+        drawOutline(of: mask, color: color)
+        var corner: (x: Int, y: Int)? = nil
+        if let box {
+            drawBox(x0: box.x0, y0: box.y0, x1: box.x1, y1: box.y1, color: color, thickness: 2)
+            if [box.x0, box.y0].allSatisfy({ $0.isFinite && abs($0) < 1e9 }) {
+                corner = (Int(min(box.x0, box.x1).rounded()), Int(min(box.y0, box.y1).rounded()))
+            }
+        } else if let first = mask.firstIndex(of: true) {
+            let left = (0..<width).first { x in (0..<height).contains { mask[$0 * width + x] } } ?? 0
+            corner = (left, first / width)
+        }
+        if let corner {
+            // Above the corner when there is room, else just inside it.
+            let y = corner.y - DigitFont.height - 2 >= 0 ? corner.y - DigitFont.height - 2 : corner.y + 2
+            drawLabel(String(id), x: max(corner.x + 1, 1), y: y, color: color)
+        }
+    }
+
     /// Fills the inclusive rectangle, clipped to the image.
     mutating func fillRect(left: Int, top: Int, right: Int, bottom: Int, color: RGBColor) {
         let x0 = max(left, 0), x1 = min(right, width - 1)

@@ -87,4 +87,19 @@ struct OverlayTests {
         #expect(p[2] == RGBColor(r: 0, g: 128, b: 0) && p[3] == RGBColor(r: 128, g: 128, b: 0))
         #expect(p[255] == RGBColor(r: 224, g: 224, b: 192))
     }
+
+    @Test("drawing an object fills, outlines, boxes and labels it in its own colour")
+    func object() {
+        var image = RGBImage(width: 40, height: 30, fill: gray)
+        var mask = [Bool](repeating: false, count: 40 * 30)
+        for y in 15..<25 { for x in 10..<30 { mask[y * 40 + x] = true } }
+        image.drawObject(id: 2, mask: mask, box: (x0: 8, y0: 13, x1: 31, y1: 26))
+        let colour = Overlay.color(forObject: 2)
+        #expect(image[10, 15] == colour)  // outline
+        #expect(image[8, 20] == colour)   // box edge
+        #expect(image[20, 20] != gray && image[20, 20] != colour)  // blended interior
+        // Label "2" above the box: its top row "01110" starts at x = 9 + 1.
+        #expect(image[10, 4] == colour)
+        #expect(image[2, 2] == gray)
+    }
 }

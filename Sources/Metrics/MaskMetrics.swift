@@ -1,0 +1,57 @@
+// Region measures on row-major binary masks (`mask[y * width + x]`).
+
+public enum MaskMetrics {
+    /// Intersection over union (the DAVIS region measure J for one frame).
+    ///
+    /// When both masks are empty the union is empty and the ratio undefined. This returns 1.0,
+    /// following DAVIS (davis2017 `db_eval_iou`: `j[isclose(union, 0)] = 1`): predicting
+    /// "nothing" for an absent object is a correct answer, and a tracker that does so on
+    /// occluded frames must not be penalised. pycocotools' `iou` returns 0 in that case; this
+    /// project scores video, so it uses the DAVIS rule.
+    public static func iou(_ a: [Bool], _ b: [Bool]) -> Double {
+        precondition(a.count == b.count, "masks differ in size: \(a.count) vs \(b.count) pixels")
+        var intersection = 0, union = 0
+        for i in a.indices {
+            let p = a[i], q = b[i]
+            if p && q { intersection += 1 }
+            if p || q { union += 1 }
+        }
+        return union == 0 ? 1.0 : Double(intersection) / Double(union)
+    }
+
+    /// IoU of two 0/nonzero masks; see `iou(_:_:)` for the empty case.
+    public static func iou(_ a: [UInt8], _ b: [UInt8]) -> Double {
+        iou(a.map { $0 != 0 }, b.map { $0 != 0 })
+    }
+
+    /// Number of foreground pixels.
+    public static func area(_ mask: [Bool]) -> Int {
+        mask.reduce(0) { $0 + ($1 ? 1 : 0) }
+    }
+
+    /// Number of nonzero pixels.
+    public static func area(_ mask: [UInt8]) -> Int {
+        mask.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+    }
+
+    /// Tight box around the foreground in COCO order; `MaskBox.empty` for an empty mask
+    /// (the same values pycocotools `toBbox` gives).
+    public static func boundingBox(_ mask: [Bool], height: Int, width: Int) -> MaskBox {
+        precondition(mask.count == height * width, "mask has \(mask.count) values, expected \(height)x\(width)")
+        var x0 = width, y0 = height, x1 = -1, y1 = -1
+        for y in 0..<height {
+            let row = y * width
+            for x in 0..<width where mask[row + x] {
+                x0 = min(x0, x); x1 = max(x1, x)
+                y0 = min(y0, y); y1 = max(y1, y)
+            }
+        }
+        guard x1 >= 0 else { return .empty }
+        return MaskBox(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1)
+    }
+
+    /// Tight box around the nonzero pixels; see `boundingBox(_:height:width:)`.
+    public static func boundingBox(_ mask: [UInt8], height: Int, width: Int) -> MaskBox {
+        boundingBox(mask.map { $0 != 0 }, height: height, width: width)
+    }
+}

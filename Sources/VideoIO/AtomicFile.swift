@@ -1,0 +1,46 @@
+import Foundation
+
+/// Writes files so that readers (and a resumed run) only ever see a complete file or none:
+/// the bytes go to a hidden temporary file in the destination's directory (same file
+/// system, so the final rename is atomic), are flushed to disk, then renamed over the target.
+public enum AtomicFile {
+    public static func write(_ data: Data, to url: URL) throws(VideoIOError) {
+        let path = url.path
+        let directory = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .cannotWrite(path: path, reason: "directory \(directory) does not exist; create it first")
+        }
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp").path
+
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw .cannotWrite(path: path, reason: "cannot create a file in \(directory): \(errnoText())")
+        }
+        var failure: String? = nil
+        data.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = "write failed: \(errnoText())"
+                    return
+                }
+                offset += n
+            }
+        }
+        if failure == nil, fsync(fd) != 0 { failure = "fsync failed: \(errnoText())" }
+        if close(fd) != 0, failure == nil { failure = "close failed: \(errnoText())" }
+        if failure == nil, rename(temporary, path) != 0 { failure = "rename failed: \(errnoText())" }
+        if let failure {
+            unlink(temporary)  // never leave a partial file behind
+            throw .cannotWrite(path: path, reason: failure)
+        }
+    }
+
+    private static func errnoText() -> String {
+        String(cString: strerror(errno))
+    }
+}

@@ -121,25 +121,32 @@ public final class Predictor {
     }
 
     func validate(_ prompt: Prompt) throws {
-        let (h, w) = (Double(originalSize.h), Double(originalSize.w))
-        if prompt.box == nil && prompt.points.isEmpty && prompt.maskInput == nil { throw PromptError.emptyPrompt }
-        if let b = prompt.box {
-            guard [b.0, b.1, b.2, b.3].allSatisfy(\.isFinite) else { throw PromptError.notFinite(what: "a box coordinate") }
-            guard b.0 < b.2 && b.1 < b.3 else { throw PromptError.degenerateBox(x0: b.0, y0: b.1, x1: b.2, y1: b.3) }
-            // Boxes may overhang the image (a tracker's box often does) but must overlap it.
-            guard b.2 > 0 && b.3 > 0 && b.0 < w && b.1 < h else {
-                throw PromptError.boxOutsideImage(x0: b.0, y0: b.1, x1: b.2, y1: b.3, width: originalSize.w, height: originalSize.h)
-            }
-        }
-        for p in prompt.points {
-            guard p.x.isFinite && p.y.isFinite else { throw PromptError.notFinite(what: "a point coordinate") }
-            guard p.x >= 0 && p.y >= 0 && p.x <= w && p.y <= h else {
-                throw PromptError.pointOutsideImage(x: p.x, y: p.y, width: originalSize.w, height: originalSize.h)
-            }
-        }
+        try prompt.validate(width: originalSize.w, height: originalSize.h)
         if let m = prompt.maskInput {
             let side = 4 * model.config.embeddingSize
             guard m.count == side * side else { throw PromptError.maskInputShape(expected: [1, side, side], actual: m.shape) }
+        }
+    }
+}
+
+extension Prompt {
+    /// Checks the prompt against an image of `width x height` pixels: finite numbers, a box with
+    /// positive area that overlaps the image (it may overhang: trackers' boxes often do), points inside.
+    public func validate(width: Int, height: Int) throws {
+        let (h, w) = (Double(height), Double(width))
+        if box == nil && points.isEmpty && maskInput == nil { throw PromptError.emptyPrompt }
+        if let b = box {
+            guard [b.0, b.1, b.2, b.3].allSatisfy(\.isFinite) else { throw PromptError.notFinite(what: "a box coordinate") }
+            guard b.0 < b.2 && b.1 < b.3 else { throw PromptError.degenerateBox(x0: b.0, y0: b.1, x1: b.2, y1: b.3) }
+            guard b.2 > 0 && b.3 > 0 && b.0 < w && b.1 < h else {
+                throw PromptError.boxOutsideImage(x0: b.0, y0: b.1, x1: b.2, y1: b.3, width: width, height: height)
+            }
+        }
+        for p in points {
+            guard p.x.isFinite && p.y.isFinite else { throw PromptError.notFinite(what: "a point coordinate") }
+            guard p.x >= 0 && p.y >= 0 && p.x <= w && p.y <= h else {
+                throw PromptError.pointOutsideImage(x: p.x, y: p.y, width: width, height: height)
+            }
         }
     }
 }

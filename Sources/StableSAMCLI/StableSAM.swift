@@ -1,9 +1,14 @@
 import ArgumentParser
 
 @main
-struct StableSAM: AsyncParsableCommand {
+struct StableSAM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stablesam",
-        abstract: "Track and segment objects through video from one box (SAM + Stable-SAM plugins).",
-        subcommands: [])
+        abstract: "Segment and track objects with Segment Anything (plus Stable-SAM's plugins), natively on CPU.",
+        version: StableSAMVersion.string,
+        subcommands: [Segment.self, Bench.self])
+}
+
+enum StableSAMVersion {
+    static let string = "0.1.0"
 }

@@ -10,7 +10,12 @@ import Tensor
 /// non-contiguous views (a saved `.t()`, a column slice) are copied into row-major order.
 public enum TorchCheckpoint {
     public static func read(url: URL) throws -> StateDict {
-        let archive = try ZipArchive(url: url)
+        try read(ZipArchive(url: url))
+    }
+
+    /// Reads an already opened archive (e.g. one built from in-memory bytes).
+    public static func read(_ archive: ZipArchive) throws -> StateDict {
+        let url = archive.url
         let pickles = archive.entries.filter {
             $0.name.hasSuffix("/data.pkl") && $0.name.dropLast("/data.pkl".count).firstIndex(of: "/") == nil
         }

@@ -69,6 +69,19 @@ struct SafetensorsTests {
         }
     }
 
+    @Test("a tensor name repeated in the header is an error or a single entry, never a crash")
+    func repeatedName() throws {
+        let url = URL(fileURLWithPath: "/edited.safetensors")
+        let a = "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}"
+        let bytes = safetensorsBytes(header: "{\(a),\(a)}", data: [UInt8](repeating: 0, count: 8))
+        do {
+            let file = try SafetensorsFile(data: bytes, url: url)
+            #expect(file.names == ["a"])
+        } catch let error as SafetensorsError {
+            guard case .badHeaderJSON = error else { throw error }
+        }
+    }
+
     @Test("bad JSON is an error even when the message text varies")
     func badJSON() throws {
         let url = URL(fileURLWithPath: "/edited.safetensors")

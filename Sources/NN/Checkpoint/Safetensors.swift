@@ -62,7 +62,14 @@ public struct SafetensorsFile: Sendable {
         let header = try Self.decodeHeader(data.subdata(in: 8 ..< dataStart), url: url)
         metadata = header.metadata
         entries = try Self.validate(header.tensors, dataSize: data.count - dataStart, url: url)
-        index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
+        // Built by hand: `Dictionary(uniqueKeysWithValues:)` would trap on a repeated name.
+        var index: [String: Int] = [:]
+        for (i, e) in entries.enumerated() {
+            guard index.updateValue(i, forKey: e.name) == nil else {
+                throw SafetensorsError.badHeaderJSON(file: url, reason: "tensor name '\(e.name)' appears twice")
+            }
+        }
+        self.index = index
     }
 
     public func entry(named name: String) -> Entry? { index[name].map { entries[$0] } }

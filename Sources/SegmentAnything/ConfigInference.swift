@@ -62,7 +62,8 @@ extension SamConfig {
                 let size = (rel[0] + 1) / 2
                 if size == grid { global.append(i) } else { window = size }
             }
-            v.globalAttnIndexes = global
+            // No windowed block means window_size 0, which the reference reads as "all global".
+            v.globalAttnIndexes = window == 0 ? [] : global
             v.windowSize = window
         } else {
             v.useRelPos = false

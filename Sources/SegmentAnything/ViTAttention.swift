@@ -11,7 +11,7 @@ public final class ViTAttention: Layer {
     public var relPosH: Tensor?     // rel_pos_h [2S-1, C/heads]
     public var relPosW: Tensor?     // rel_pos_w [2S-1, C/heads]
 
-    init(dim: Int, numHeads: Int, qkvBias: Bool, useRelPos: Bool, inputSize: (Int, Int)) {
+    public init(dim: Int, numHeads: Int, qkvBias: Bool, useRelPos: Bool, inputSize: (Int, Int)) {
         self.numHeads = numHeads
         qkv = Linear(dim, 3 * dim, bias: qkvBias)
         proj = Linear(dim, dim)
@@ -72,7 +72,7 @@ public final class ViTAttention: Layer {
 
 /// `get_rel_pos`: the relative-position rows for every (query, key) pair along one axis, `[q, k, hd]`.
 /// A table stored at another length is first resized with 1-D linear interpolation, as the reference does.
-func getRelPos(q qSize: Int, k kSize: Int, _ relPos: Tensor) -> Tensor {
+public func getRelPos(q qSize: Int, k kSize: Int, _ relPos: Tensor) -> Tensor {
     let maxRelDist = 2 * max(qSize, kSize) - 1
     let hd = relPos.shape[1]
     var table = relPos

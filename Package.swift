@@ -42,6 +42,6 @@ let package = Package(
         .testTarget(name: "SegmentAnythingTests", dependencies: ["SegmentAnything", "NN", "Tensor", "TestSupport"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics", "NN", "Tensor"]),
     ]
 )

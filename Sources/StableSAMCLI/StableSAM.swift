@@ -1,12 +1,12 @@
 import ArgumentParser
 
 @main
-struct StableSAM: ParsableCommand {
+struct StableSAM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stablesam",
         abstract: "Segment and track objects with Segment Anything (plus Stable-SAM's plugins), natively on CPU.",
         version: StableSAMVersion.string,
-        subcommands: [Segment.self, Bench.self])
+        subcommands: [Segment.self, Bench.self, Models.self])
 }
 
 enum StableSAMVersion {

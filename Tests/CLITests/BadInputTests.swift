@@ -7,7 +7,7 @@ import TestSupport
 /// Bad input must give a clear message and a non-zero exit, never a crash.
 @Suite("segment rejects bad input with a clear error")
 struct BadInputTests {
-    let model = try! Fixtures.url("sam_tiny_win.pth").path
+    let model = Fixtures.url("sam_tiny_win.pth").path
 
     func segment(_ extra: [String], image: String? = nil, model: String? = nil) throws -> CLIRunner.Result {
         let dir = try temporaryFolder("bad")

@@ -22,7 +22,7 @@ public enum CLIRunner {
     }
 
     /// Output goes to files, not pipes, so a chatty child can never block on a full pipe.
-    public static func run(_ arguments: [String]) throws -> Result {
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
@@ -35,6 +35,9 @@ public enum CLIRunner {
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
         process.standardInput = FileHandle.nullDevice
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         try process.run()
         process.waitUntilExit()
         return Result(status: process.terminationStatus,

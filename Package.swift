@@ -23,6 +23,7 @@ let package = Package(
             name: "CFFmpeg", path: "Sources/CFFmpeg",
             pkgConfig: "libavformat libavcodec libswscale libavutil",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: optimised),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimised),
         .target(name: "SegmentAnything", dependencies: ["NN", "Tensor"], swiftSettings: optimised),
@@ -31,7 +32,7 @@ let package = Package(
         .executableTarget(
             name: "StableSAMCLI",
             dependencies: [
-                "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics",
+                "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(

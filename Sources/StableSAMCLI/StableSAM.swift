@@ -7,6 +7,20 @@ struct StableSAM: AsyncParsableCommand {
         abstract: "Segment and track objects with Segment Anything (plus Stable-SAM's plugins), natively on CPU.",
         version: StableSAMVersion.string,
         subcommands: [Segment.self, Bench.self, Models.self])
+
+    static func main() async {
+        MallocTuning.keepFreedMemory()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 enum StableSAMVersion {

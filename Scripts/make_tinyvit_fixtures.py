@@ -9,6 +9,7 @@ Regenerate (from the repository root, after `Scripts/setup_python.sh`):
 writes, under Tests/TestSupport/Fixtures/ (each file < 1 MB), in the layout of make_fixtures.py:
     sam_tiny_tinyvit.pth                 torch.save(state_dict) of a reduced random MobileSAM
     sam_tiny_tinyvit_stages.safetensors  inputs and every stage's output, with JSON metadata
+    mobile_sam_vit_t_shapes.json         every key and shape of build_sam_vit_t()'s state_dict (mobile_sam.pt)
 
 The reduced model is mobile_sam.modeling's TinyViT, PromptEncoder, MaskDecoder and Sam with small
 arguments, and exactly two changes, both to numbers the reference hard-codes for its 1024 px model:
@@ -29,6 +30,7 @@ with the zero-initialised biases, not the checkpoint's. The fixtures call eval()
 
 import argparse
 import importlib.metadata
+import json
 import sys
 import types
 from pathlib import Path
@@ -207,6 +209,16 @@ def make_full(model, out):
         print(f"  wrote {f} ({f.stat().st_size} bytes)")
 
 
+def write_vit_t_shapes():
+    """The keys of mobile_sam.pt without its 40 MB: what the vit_t preset must match one to one."""
+    sd = build_sam_vit_t().state_dict()
+    shapes = {k: list(v.shape) for k, v in sd.items()}
+    path = mf.FIXTURES / "mobile_sam_vit_t_shapes.json"
+    path.write_text(json.dumps(dict(generator=GENERATOR, builder="mobile_sam.build_sam_vit_t", versions=versions(),
+                                    shapes=shapes), sort_keys=True, indent=0) + "\n")
+    mf.check_sizes(path)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", choices=["vit_t"], help="write a random full-size MobileSAM instead of the fixtures")
@@ -221,6 +233,7 @@ def main():
         return
     torch.set_num_threads(1)  # one summation order, so regenerating reproduces the files
     make_reduced()
+    write_vit_t_shapes()
 
 
 if __name__ == "__main__":

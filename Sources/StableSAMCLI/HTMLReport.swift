@@ -66,7 +66,7 @@ enum HTMLReport {
         let barH = 14.0, gap = 10.0, left = 170.0, right = 150.0
         let groupH = Double(series.count) * barH + gap
         let height = Int(Double(labels.count) * groupH + 20)
-        let plotW = Double(width) - left - right
+        let plotW = Double(width) - left - right - 60  // room for the value label of a full-length bar
         let scale = maxValue > 0 ? maxValue : 1
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\">"
         for (i, label) in labels.enumerated() {
@@ -84,8 +84,8 @@ enum HTMLReport {
             }
         }
         for (k, serie) in series.enumerated() {
-            s += "<rect x=\"\(left + plotW + 40)\" y=\"\(10 + Double(k) * 16)\" width=\"10\" height=\"10\" fill=\"\(palette[k % palette.count])\"/>"
-            s += "<text x=\"\(left + plotW + 54)\" y=\"\(19 + Double(k) * 16)\">\(escape(serie.name))</text>"
+            s += "<rect x=\"\(left + plotW + 100)\" y=\"\(10 + Double(k) * 16)\" width=\"10\" height=\"10\" fill=\"\(palette[k % palette.count])\"/>"
+            s += "<text x=\"\(left + plotW + 114)\" y=\"\(19 + Double(k) * 16)\">\(escape(serie.name))</text>"
         }
         return s + "</svg>"
     }

@@ -87,34 +87,33 @@ struct KernelTests {
     }
 }
 
-@Suite("Vectorised exp and erf agree with libm")
-struct VectorMathTests {
-    @Test("exp: relative error below 1e-6 on [-80, 80], exact zero below underflow")
-    func exp() {
-        var worst: Float = 0
-        var x: Float = -80
-        while x < 80 {
-            let v = VectorMath.exp(VectorMath.V((0..<16).map { x + Float($0) * 0.0123 }))
-            for j in 0..<16 {
-                let ref = Foundation.exp(Double(x + Float(j) * 0.0123))
-                worst = max(worst, Float(abs(Double(v[j]) - ref) / ref))
-            }
-            x += 0.37
+@Suite("Vectorised softmax and GELU agree with libm")
+struct VectorisedKernelTests {
+    @Test("softmax matches a Double reference over a wide range of logits, any row length",
+          arguments: [1, 7, 8, 23, 196, 4096])
+    func softmax(columns: Int) {
+        let x = randomTensor([3, columns], seed: UInt64(columns), scale: 40)
+        let s = x.softmax()
+        var worst = 0.0
+        for r in 0..<3 {
+            let row = (0..<columns).map { Double(x.storage[r * columns + $0]) }
+            let m = row.max()!
+            let e = row.map { Foundation.exp($0 - m) }
+            let total = e.reduce(0, +)
+            for j in 0..<columns { worst = max(worst, abs(Double(s.storage[r * columns + j]) - e[j] / total)) }
         }
-        #expect(worst < 1e-6, "max relative error \(worst)")
-        #expect(VectorMath.exp(VectorMath.V(repeating: -200))[0] == 0)
+        #expect(worst < 1e-6, "max absolute error \(worst)")
     }
 
-    @Test("erf: absolute error below 5e-7 on [-6, 6], odd symmetry")
-    func erf() {
-        var worst: Double = 0
-        var x: Float = -6
-        while x < 6 {
-            let v = VectorMath.erf(VectorMath.V((0..<16).map { x + Float($0) * 0.0071 }))
-            for j in 0..<16 { worst = max(worst, abs(Double(v[j]) - Foundation.erf(Double(x + Float(j) * 0.0071)))) }
-            x += 0.113
+    @Test("GELU is 0.5·x·(1 + erf(x/√2)) to within 1e-6 on [-10, 10], tails included")
+    func gelu() {
+        let xs = (0..<2003).map { -10 + Float($0) * 0.01 }
+        let g = Tensor(shape: [xs.count], storage: xs).gelu()
+        var worst = 0.0
+        for (i, x) in xs.enumerated() {
+            let ref = 0.5 * Double(x) * (1 + Foundation.erf(Double(x) / 2.0.squareRoot()))
+            worst = max(worst, abs(Double(g.storage[i]) - ref))
         }
-        #expect(worst < 5e-7, "max absolute error \(worst)")
-        #expect(VectorMath.erf(VectorMath.V(repeating: 0.7))[3] == -VectorMath.erf(VectorMath.V(repeating: -0.7))[3])
+        #expect(worst < 1e-6, "max absolute error \(worst)")
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+internal import CKernels
 
 /// Element-wise maps and arithmetic; the heavy ones run on both cores.
 extension Tensor {
@@ -32,7 +33,7 @@ extension Tensor {
             Parallel.forEach(n / 16 + 1, grain: 1024) { r in
                 let lo = r.lowerBound * 16, hi = min(r.upperBound * 16, n)
                 guard lo < hi else { return }
-                VectorMath.apply(p.pointer + lo, count: hi - lo) { x in 0.5 * x * (1 + VectorMath.erf(x * 0.70710678118654752)) }
+                ck_gelu(p.pointer + lo, hi - lo)
             }
         }
     }

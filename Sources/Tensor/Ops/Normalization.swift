@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+internal import CKernels
 
 extension Tensor {
     /// `nn.LayerNorm` over the last dimension (biased variance, as PyTorch).
@@ -15,16 +13,8 @@ extension Tensor {
                     bias.withUnsafeBufferPointer { b in
                         let wp = SendableConstPointer(w.baseAddress!), bp = SendableConstPointer(b.baseAddress!)
                         Parallel.forEach(rows, grain: max(1, 8192 / c)) { r in
-                            for row in r {
-                                let src = xp.pointer + row * c, dst = o.pointer + row * c
-                                var mean: Float = 0
-                                for i in 0..<c { mean += src[i] }
-                                mean /= Float(c)
-                                var v: Float = 0
-                                for i in 0..<c { let d = src[i] - mean; v += d * d }
-                                let inv = 1 / (v / Float(c) + eps).squareRoot()
-                                for i in 0..<c { dst[i] = (src[i] - mean) * inv * wp.pointer[i] + bp.pointer[i] }
-                            }
+                            ck_layernorm_rows(xp.pointer + r.lowerBound * c, o.pointer + r.lowerBound * c,
+                                              wp.pointer, bp.pointer, r.count, c, eps)
                         }
                     }
                 }
@@ -70,40 +60,11 @@ extension Tensor {
         withUnsafeMutableBufferPointer { buf in Tensor.softmaxRows(buf.baseAddress!, rows: rows, columns: c) }
     }
 
-    /// In-place softmax of `rows` contiguous rows of `columns` values.
+    /// In-place softmax of `rows` contiguous rows of `columns` values, rows split across workers.
     public static func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, columns c: Int) {
         let o = SendablePointer(p)
         Parallel.forEach(rows, grain: max(1, 8192 / c)) { r in
-            for row in r { softmaxRow(o.pointer + row * c, count: c) }
+            ck_softmax_rows(o.pointer + r.lowerBound * c, r.count, c)
         }
-    }
-
-    /// max-subtract, exponentiate and normalise one row, 16 lanes at a time.
-    @inline(__always)
-    static func softmaxRow(_ p: UnsafeMutablePointer<Float>, count c: Int) {
-        var mx = -Float.infinity
-        var i = 0
-        var vmax = VectorMath.V(repeating: -.infinity)
-        while i + 16 <= c { vmax = pointwiseMax(vmax, UnsafeRawPointer(p + i).loadUnaligned(as: VectorMath.V.self)); i += 16 }
-        mx = vmax.max()
-        while i < c { mx = max(mx, p[i]); i += 1 }
-        let shift = VectorMath.V(repeating: mx)
-        var vsum = VectorMath.V(repeating: 0)
-        i = 0
-        while i + 16 <= c {
-            let e = VectorMath.exp(UnsafeRawPointer(p + i).loadUnaligned(as: VectorMath.V.self) - shift)
-            UnsafeMutableRawPointer(p + i).storeBytes(of: e, as: VectorMath.V.self)
-            vsum += e
-            i += 16
-        }
-        var s = vsum.sum()
-        while i < c { let e = expf(p[i] - mx); p[i] = e; s += e; i += 1 }
-        let inv = VectorMath.V(repeating: 1 / s)
-        i = 0
-        while i + 16 <= c {
-            UnsafeMutableRawPointer(p + i).storeBytes(of: UnsafeRawPointer(p + i).loadUnaligned(as: VectorMath.V.self) * inv, as: VectorMath.V.self)
-            i += 16
-        }
-        while i < c { p[i] *= 1 / s; i += 1 }
     }
 }

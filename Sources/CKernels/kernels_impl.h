@@ -1,0 +1,123 @@
+// Included twice by kernels.c: once for AVX2+FMA (8 lanes), once for baseline x86-64 / other
+// CPUs (4 lanes). Vectors are GCC/clang vector extensions, so the loops need no intrinsics.
+// Expects CK_VECTOR_BYTES, CK_NAME(x) and CK_TARGET to be defined.
+typedef float v8 __attribute__((vector_size(CK_VECTOR_BYTES), aligned(4)));
+typedef int32_t v8i __attribute__((vector_size(CK_VECTOR_BYTES), aligned(4)));
+#define LANES ((int)(CK_VECTOR_BYTES / 4))
+
+static inline CK_TARGET v8 splat(float x) { v8 v; for (int i = 0; i < LANES; i++) v[i] = x; return v; }
+static inline CK_TARGET v8 load8(const float *p) { v8 v; memcpy(&v, p, sizeof v); return v; }
+static inline CK_TARGET void store8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+// Vector comparisons give all-ones/all-zeros lanes; blend with them (C has no vector `?:`).
+static inline CK_TARGET v8 select(v8i mask, v8 a, v8 b) { return (v8)(((v8i)a & mask) | ((v8i)b & ~mask)); }
+static inline CK_TARGET v8 vmax(v8 a, v8 b) { return select(a > b, a, b); }
+static inline CK_TARGET v8 vmin(v8 a, v8 b) { return select(a < b, a, b); }
+
+// e^x, relative error < 2e-7 on [-87, 88]: Cody-Waite reduction and Cephes' expf polynomial.
+// Rounding uses the 1.5·2^23 trick so the integer part lands in the mantissa bits.
+static inline CK_TARGET v8 vexp(v8 x) {
+    const v8 lo = splat(-87.33654f), hi = splat(88.37626f);
+    v8 xc = vmin(vmax(x, lo), hi);
+    v8 shifted = xc * splat(1.44269504088896341f) + splat(12582912.0f);
+    v8 n = shifted - splat(12582912.0f);
+    v8 r = xc - n * splat(0.693359375f);
+    r = r - n * splat(-2.12194440e-4f);
+    v8 p = splat(1.9875691500e-4f);
+    p = p * r + splat(1.3981999507e-3f);
+    p = p * r + splat(8.3334519073e-3f);
+    p = p * r + splat(4.1665795894e-2f);
+    p = p * r + splat(1.6666665459e-1f);
+    p = p * r + splat(5.0000001201e-1f);
+    v8 poly = p * (r * r) + r + splat(1.0f);
+    v8i bits = (((v8i)shifted - 0x4B400000) + 127) << 23;
+    v8 out = poly * (v8)bits;
+    return (v8)((v8i)out & (v8i)(x >= lo));   // below the range the true value underflows to 0
+}
+
+// erf(x) = sign(x)·(1 - erfc(|x|)), erfc from Numerical Recipes' Chebyshev fit (1.2e-7).
+static inline CK_TARGET v8 verf(v8 x) {
+    v8 z = vmax(x, -x);
+    v8 t = splat(1.0f) / (splat(1.0f) + splat(0.5f) * z);
+    v8 p = splat(0.17087277f);
+    p = p * t - splat(0.82215223f);
+    p = p * t + splat(1.48851587f);
+    p = p * t - splat(1.13520398f);
+    p = p * t + splat(0.27886807f);
+    p = p * t - splat(0.18628806f);
+    p = p * t + splat(0.09678418f);
+    p = p * t + splat(0.37409196f);
+    p = p * t + splat(1.00002368f);
+    p = p * t - splat(1.26551223f);
+    v8 e = splat(1.0f) - t * vexp(p - z * z);
+    return select(x < splat(0.0f), -e, e);
+}
+
+static inline CK_TARGET float hmax(v8 v) {
+    float m = v[0];
+    for (int i = 1; i < LANES; i++) m = v[i] > m ? v[i] : m;
+    return m;
+}
+
+static inline CK_TARGET float hsum(v8 v) {
+    float s = 0;
+    for (int i = 0; i < LANES; i++) s += v[i];
+    return s;
+}
+
+CK_TARGET void CK_NAME(ck_softmax_rows)(float *p, long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        float *row = p + r * cols;
+        long i = 0;
+        v8 vm = splat(-INFINITY);
+        for (; i + LANES <= cols; i += LANES) vm = vmax(vm, load8(row + i));
+        float m = hmax(vm);
+        for (; i < cols; i++) m = row[i] > m ? row[i] : m;
+        v8 shift = splat(m), vs = splat(0.0f);
+        for (i = 0; i + LANES <= cols; i += LANES) {
+            v8 e = vexp(load8(row + i) - shift);
+            store8(row + i, e);
+            vs += e;
+        }
+        float s = hsum(vs);
+        for (; i < cols; i++) { float e = expf(row[i] - m); row[i] = e; s += e; }
+        v8 inv = splat(1.0f / s);
+        for (i = 0; i + LANES <= cols; i += LANES) store8(row + i, load8(row + i) * inv);
+        for (; i < cols; i++) row[i] *= 1.0f / s;
+    }
+}
+
+CK_TARGET void CK_NAME(ck_gelu)(float *p, long n) {
+    long i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        v8 x = load8(p + i);
+        store8(p + i, splat(0.5f) * x * (splat(1.0f) + verf(x * splat(0.70710678118654752f))));
+    }
+    if (i < n) {
+        float tail[LANES] = {0};
+        memcpy(tail, p + i, (size_t)(n - i) * sizeof(float));
+        v8 x = load8(tail);
+        store8(tail, splat(0.5f) * x * (splat(1.0f) + verf(x * splat(0.70710678118654752f))));
+        memcpy(p + i, tail, (size_t)(n - i) * sizeof(float));
+    }
+}
+
+CK_TARGET void CK_NAME(ck_layernorm_rows)(const float *x, float *y, const float *weight, const float *bias,
+                       long rows, long cols, float eps) {
+    for (long r = 0; r < rows; r++) {
+        const float *src = x + r * cols;
+        float *dst = y + r * cols;
+        v8 acc = splat(0.0f);
+        long i = 0;
+        for (; i + LANES <= cols; i += LANES) acc += load8(src + i);
+        float mean = hsum(acc);
+        for (; i < cols; i++) mean += src[i];
+        mean /= (float)cols;
+        v8 vmean = splat(mean);
+        acc = splat(0.0f);
+        for (i = 0; i + LANES <= cols; i += LANES) { v8 d = load8(src + i) - vmean; acc += d * d; }
+        float var = hsum(acc);
+        for (; i < cols; i++) { float d = src[i] - mean; var += d * d; }
+        float inv = 1.0f / sqrtf(var / (float)cols + eps);
+        for (long i = 0; i < cols; i++) dst[i] = (src[i] - mean) * inv * weight[i] + bias[i];
+    }
+}

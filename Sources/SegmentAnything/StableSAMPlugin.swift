@@ -80,11 +80,20 @@ public final class DeformableSamplingPlugin: Layer {
         try offset.module("3", offset3)
     }
 
-    /// x: [B, C, H, W] -> (sample [B, C, H, W], offsets [B, 2, H, W] as (dx, dy) in cells).
-    public func callAsFunction(_ x: Tensor, offsetScale s: Float) -> (sample: Tensor, offsets: Tensor) {
-        let (b, h, w) = (x.shape[0], x.shape[2], x.shape[3])
-        let xs = proj(x)
-        let offsets = offset3(offset1(offset0(xs)).gelu()).map { s * tanhf($0) }
+    /// keys: [B, HW, C] (the decoder's token layout) on an h x w grid
+    /// -> (sample [B, C, H, W], offsets [B, 2, H, W] as (dx, dy) in cells).
+    public func callAsFunction(keys: Tensor, grid: (h: Int, w: Int), offsetScale s: Float) -> (sample: Tensor, offsets: Tensor) {
+        let (b, hw, c) = (keys.shape[0], keys.shape[1], keys.shape[2])
+        let (h, w) = grid
+        // proj as W [C, C] @ keysᵀ: one GEMM reads the token layout directly, no transpose pass.
+        let weight = proj.weight.reshaped([c, c])
+        let projected = (0..<b).map { bi in
+            weight.matmul((b == 1 ? keys : keys.slice(axis: 0, bi..<(bi + 1))).reshaped([hw, c]), transposeOther: true)
+        }
+        var xs = b == 1 ? projected[0] : Tensor.concatenate(projected, axis: 0)
+        xs = xs.reshaped([b, c, h, w])
+        if let bias = proj.bias { xs = xs.addingChannelBias(bias) }
+        let offsets = offset3(offset1(offset0(xs)).geluRationalErf()).map { s * tanhf($0) }
         // Sampling locations in pixel units, p + d: an integer p plus an exact zero stays p exactly.
         var loc = Tensor(zeros: [b, h, w, 2])
         let plane = h * w
@@ -182,8 +191,7 @@ public final class StableSAMPlugin: Layer, TokenToImageFeatures {
             lastStages = nil
             return (keys, keyPE)
         }
-        let x = keys.permuted([0, 2, 1]).reshaped([b, c, grid.h, grid.w])
-        let (sample, offsets) = dsp(x, offsetScale: options.offsetScale)
+        let (sample, offsets) = dsp(keys: keys, grid: grid, offsetScale: options.offsetScale)
         let a: Tensor
         switch route {
         case .auto:
@@ -197,8 +205,7 @@ public final class StableSAMPlugin: Layer, TokenToImageFeatures {
         default:
             a = Tensor(shape: [b, 2], storage: (0..<b).flatMap { _ in [1, 0] as [Float] })
         }
-        let deformed = sample.reshaped([b, c, hw]).permuted([0, 2, 1])
-        let values = Self.mix(deformed, keys, route: a)
+        let values = Self.mix(channelsFirst: sample, keys, route: a)
         var pe = keyPE
         if options.keyPositionalEncoding == .deformed {
             pe = Self.mix(deformedPositionalEncoding(offsets, grid: grid), keyPE.reshaped([-1, hw, c]), route: a)
@@ -206,6 +213,29 @@ public final class StableSAMPlugin: Layer, TokenToImageFeatures {
         lastRoute = a
         lastStages = recordsStages ? Stages(offsets: offsets, sample: sample, values: values) : nil
         return (values, pe)
+    }
+
+    /// `a1 * sample + a2 * regular` per prompt with the transpose folded in (it runs at every
+    /// decoder call): sample [B, C, H, W], regular [B, HW, C] -> [B, HW, C].
+    static func mix(channelsFirst sample: Tensor, _ regular: Tensor, route a: Tensor) -> Tensor {
+        let (b, c, hw) = (regular.shape[0], regular.shape[2], regular.shape[1])
+        precondition(sample.shape[0] == b && sample.count == regular.count, "mix: \(sample.shape) vs \(regular.shape)")
+        return Tensor(shape: regular.shape) { out in
+            let op = SendablePointer(out.baseAddress!)
+            sample.withUnsafeBufferPointer { sb in
+                regular.withUnsafeBufferPointer { rb in
+                    let sp = SendableConstPointer(sb.baseAddress!), rp = SendableConstPointer(rb.baseAddress!)
+                    let route = a.storage
+                    Parallel.forEach(b * hw, grain: 256) { rows in
+                        for row in rows {
+                            let bi = row / hw, p = row % hw, a1 = route[2 * bi], a2 = route[2 * bi + 1]
+                            let s = sp.pointer + bi * c * hw + p, r = rp.pointer + row * c, o = op.pointer + row * c
+                            for ch in 0..<c { o[ch] = a1 * s[ch * hw] + a2 * r[ch] }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// `a1 * deformed + a2 * regular` per prompt; regular may be shared ([1, HW, C]) by the batch.

@@ -106,3 +106,13 @@ struct GridSampleTests {
         #expect(x.bilinearSampled(atPixels: loc) == x)
     }
 }
+
+@Suite("GELU with a rational erf stays within 1e-6 of libm's")
+struct GeluRationalTests {
+    @Test("rational-erf GELU matches the erff GELU from -8 to 8")
+    func matchesErff() {
+        let x = Tensor(shape: [16001], storage: (0...16000).map { Float($0 - 8000) / 1000 })
+        let r = compare(x.geluRationalErf(), x.gelu(), atol: 1e-6, rtol: 0)
+        #expect(r.passed, "\(r)")
+    }
+}

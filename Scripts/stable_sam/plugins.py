@@ -70,8 +70,8 @@ class DeformableSamplingPlugin(nn.Module):
         xs = self.proj(x)
         d = offset_scale * torch.tanh(self.offset(xs))
         # p + d on the normalised grid linspace(-1, 1, n), align_corners=True: one cell = 2 / (n - 1).
-        gx = torch.linspace(-1, 1, w)[None, None, :] + d[:, 0] * (2 / (w - 1))
-        gy = torch.linspace(-1, 1, h)[None, :, None] + d[:, 1] * (2 / (h - 1))
+        gx = torch.linspace(-1, 1, w, device=x.device)[None, None, :] + d[:, 0] * (2 / (w - 1))
+        gy = torch.linspace(-1, 1, h, device=x.device)[None, :, None] + d[:, 1] * (2 / (h - 1))
         grid = torch.stack([gx, gy], dim=-1)
         return F.grid_sample(xs, grid, mode="bilinear", padding_mode="zeros", align_corners=True), d
 
@@ -141,21 +141,21 @@ class StableSAMPlugin(nn.Module):
         b, hw, c = keys.shape
         h, w = grid
         if self.route == "regular":
-            self.last = dict(route=torch.tensor([[0.0, 1.0]]).repeat(b, 1))
+            self.last = dict(route=keys.new_tensor([[0.0, 1.0]]).repeat(b, 1))
             return keys, key_pe
         x = keys.transpose(1, 2).reshape(b, c, h, w)
         sample, d = self.dsp(x, self.options.offset_scale)
         if self.route == "auto":
             a = self.drp(queries[:, ROUTE_TOKENS[self.options.route_token]])
         else:
-            a = torch.tensor([[1.0, 0.0]]).repeat(b, 1)
+            a = keys.new_tensor([[1.0, 0.0]]).repeat(b, 1)
         a1, a2 = a[:, 0, None, None], a[:, 1, None, None]
         deformed = sample.reshape(b, c, hw).transpose(1, 2)
         values = a1 * deformed + a2 * keys
         pe = key_pe
         if self.options.key_pe == "deformed":
-            j = torch.arange(w, dtype=torch.float32)[None, None, :]
-            i = torch.arange(h, dtype=torch.float32)[None, :, None]
+            j = torch.arange(w, dtype=torch.float32, device=keys.device)[None, None, :]
+            i = torch.arange(h, dtype=torch.float32, device=keys.device)[None, :, None]
             coords = torch.stack([((j + d[:, 0]) + 0.5) / w, ((i + d[:, 1]) + 0.5) / h], dim=-1)
             pe_d = self._pe_layer[0]._pe_encoding(coords).reshape(b, hw, c)
             pe = a1 * pe_d + a2 * key_pe

@@ -39,12 +39,11 @@ extension Tensor {
             let x0 = floorf(x), y0 = floorf(y)
             let (x1, y1) = (x0 + 1, y0 + 1)
             // PyTorch's corner weights: each is the area of the opposite sub-rectangle.
-            let taps: [(Float, Float, Float)] = [(x0, y0, (x1 - x) * (y1 - y)), (x1, y0, (x - x0) * (y1 - y)),
-                                                 (x0, y1, (x1 - x) * (y - y0)), (x1, y1, (x - x0) * (y - y0))]
-            for (t, (tx, ty, tw)) in taps.enumerated() {
+            for t in 0..<4 {
+                let tx = t & 1 == 0 ? x0 : x1, ty = t < 2 ? y0 : y1
                 guard tx >= 0, ty >= 0, tx < Float(w), ty < Float(h) else { continue }
                 index[4 * p + t] = Int32(Int(ty) * w + Int(tx))
-                weight[4 * p + t] = tw
+                weight[4 * p + t] = (t & 1 == 0 ? x1 - x : x - x0) * (t < 2 ? y1 - y : y - y0)
             }
         }
         return Tensor(shape: [n, c, oh, ow]) { out in

@@ -166,7 +166,7 @@ struct BenchReport: Codable {
             lines.append(s.name.padding(toLength: 24, withPad: " ", startingAt: 0)
                 + String(format: "%10.1f %12.2f %9.1f %10.1f", s.medianMs, s.gflop, s.gflops, 100 * s.gflops / gemmPeakGFLOPS))
         }
-        lines.append(String(format: "Stable-SAM plugin adds %.1f%% to the decoder stage", pluginOverheadPercent))
+        lines.append(String(format: "Stable-SAM plugin adds %.1f%% to the decoder stage (median of per-pair ratios, runs alternated)", pluginOverheadPercent))
         return lines.joined(separator: "\n")
     }
 

@@ -4,12 +4,15 @@ public enum ArchitectureError: Error, CustomStringConvertible, Equatable {
     case missingKey(String)
     case unexpectedShape(key: String, shape: [Int], expected: String)
     case notSam(sampleKeys: [String])
+    case decoderHeads(width: Int, heads: Int)
 
     public var description: String {
         switch self {
         case .missingKey(let k):
             return "checkpoint has no '\(k)': it is not a complete SAM state dict (expected keys image_encoder.*, prompt_encoder.*, mask_decoder.*)"
         case let .unexpectedShape(k, s, e): return "'\(k)' has shape \(s), expected \(e)"
+        case let .decoderHeads(width, heads):
+            return "the mask decoder is \(width) wide, which \(heads) attention heads do not divide (its cross-attention is \(width / 2) wide); checkpoints do not record the head count: save the model as safetensors with metadata decoder_num_heads"
         case .notSam(let keys):
             return "this checkpoint is not a SAM model (first keys: \(keys.joined(separator: ", "))); give a SAM ViT-B/L/H checkpoint such as sam_vit_b_01ec64.pth"
         }
@@ -57,6 +60,9 @@ extension SamConfig {
             return Int(k.dropFirst("mask_decoder.iou_prediction_head.layers.".count).prefix { $0 != "." })
         }).count
         d.transformerNumHeads = decoderHeads
+        guard decoderHeads > 0, d.transformerDim % decoderHeads == 0, (d.transformerDim / 2) % decoderHeads == 0 else {
+            throw ArchitectureError.decoderHeads(width: d.transformerDim, heads: decoderHeads)
+        }
         config.maskDecoder = d
         return config
     }

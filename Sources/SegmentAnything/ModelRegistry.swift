@@ -31,6 +31,10 @@ public enum ModelRegistry {
                    url: "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_h_4b8939.pth",
                    architecture: "ViT-H/16, 1024 px, 637M encoder parameters", sha256Prefix: "4b8939",
                    summary: "SAM ViT-H (Meta, Apache-2.0): the largest, most accurate official SAM"),
+        ModelEntry(name: "vit_t", file: "mobile_sam.pt",
+                   url: "https://github.com/ChaoningZhang/MobileSAM/raw/master/weights/mobile_sam.pt",
+                   architecture: "TinyViT-5M, 1024 px, 5.7M encoder parameters", sha256Prefix: nil,
+                   summary: "MobileSAM (Apache-2.0): SAM's decoder with a TinyViT encoder, ~12x fewer encoder FLOPs; no published hash, so only the size is checked"),
     ]
 
     public static func entry(named name: String) -> ModelEntry? { entries.first { $0.name == name } }

@@ -30,6 +30,8 @@ public struct Prediction: Sendable {
     /// Sparse and dense prompt embeddings, kept for inspection and parity tests.
     public var sparseEmbeddings: Tensor
     public var denseEmbeddings: Tensor
+    /// Stable-SAM's route weights [a1 (deformed), a2 (regular)] for this prompt; nil without a plugin.
+    public var route: [Float]?
 
     /// Binary mask `i` (0/1), row-major at the original size.
     public func mask(_ i: Int) -> [UInt8] {
@@ -117,7 +119,8 @@ public final class Predictor {
         let m = lowRes.shape[1]
         return Prediction(logits: logits.reshaped([m, h, w]), iou: iou.storage,
                           lowResLogits: lowRes.reshaped([m, lowRes.shape[2], lowRes.shape[3]]),
-                          sparseEmbeddings: sparse, denseEmbeddings: dense)
+                          sparseEmbeddings: sparse, denseEmbeddings: dense,
+                          route: model.plugin.flatMap { $0.lastRoute?.storage })
     }
 
     func validate(_ prompt: Prompt) throws {

@@ -51,6 +51,18 @@ public final class Sam: Layer {
     public let imageEncoder: any ImageEncoding
     public let promptEncoder: PromptEncoder
     public let maskDecoder: MaskDecoder
+    /// Stable-SAM's DSP + DRP in the mask decoder's block 2 (`transformer.layers.1`); nil is plain SAM.
+    /// Load one with `StableSAMPlugin.load(_:for:)`, which checks it fits this model.
+    public var plugin: StableSAMPlugin? {
+        didSet {
+            if let plugin {
+                precondition(plugin.embeddingDim == config.maskDecoder.transformerDim && maskDecoder.transformer.layers.count >= 2,
+                             "plugin width \(plugin.embeddingDim) does not fit decoder width \(config.maskDecoder.transformerDim)")
+                plugin.positionEncoding = promptEncoder.peLayer
+            }
+            maskDecoder.transformer.layers[1].tokenToImageFeatures = plugin
+        }
+    }
 
     public init(_ config: SamConfig) {
         self.config = config

@@ -73,8 +73,9 @@ public final class TwoWayAttentionBlock: Layer {
         try walk.module("cross_attn_image_to_token", crossAttnImageToToken)
     }
 
-    /// queries: [B, Nt, C], keys: [B, HW, C] -> updated (queries, keys)
-    func callAsFunction(queries q0: Tensor, keys k0: Tensor, queryPE: Tensor, keyPE: Tensor) -> (Tensor, Tensor) {
+    /// queries: [B, Nt, C], keys: [B, HW, C] on an h x w grid -> updated (queries, keys)
+    func callAsFunction(queries q0: Tensor, keys k0: Tensor, queryPE: Tensor, keyPE: Tensor,
+                        grid: (h: Int, w: Int)) -> (Tensor, Tensor) {
         var queries: Tensor
         if skipFirstLayerPE {
             queries = selfAttn(q: q0, k: q0, v: q0)   // no residual in the first block, as the reference
@@ -84,10 +85,12 @@ public final class TwoWayAttentionBlock: Layer {
         }
         queries = norm1(queries)
 
-        let keysForTokens = tokenToImageFeatures?.features(queries: queries, keys: k0) ?? k0
+        // Only this attention reads the hook's features; image->token below keeps the original keys.
+        let (values, valuesPE) = tokenToImageFeatures?.features(queries: queries, keys: k0, keyPE: keyPE,
+                                                                 grid: grid) ?? (k0, keyPE)
         let q = queries + queryPE
-        let k = keysForTokens + keyPE
-        queries = norm2(queries + crossAttnTokenToImage(q: q, k: k, v: keysForTokens))
+        let k = values + valuesPE
+        queries = norm2(queries + crossAttnTokenToImage(q: q, k: k, v: values))
 
         queries = norm3(queries + mlp(queries))
 
@@ -97,10 +100,12 @@ public final class TwoWayAttentionBlock: Layer {
     }
 }
 
-/// Features that block 2's token->image attention reads instead of the plain image keys
-/// (Stable-SAM's DSP/DRP). queries: [B, Nt, C] after norm1; keys: [B, HW, C] -> [B, HW, C].
+/// Features that a block's token->image attention reads instead of the plain image keys
+/// (Stable-SAM's DSP/DRP in block 2).
 public protocol TokenToImageFeatures: AnyObject {
-    func features(queries: Tensor, keys: Tensor) -> Tensor
+    /// queries: [B, Nt, C] after norm1; keys, keyPE: [B, HW, C], row-major over an h x w grid
+    /// -> (values, their positional encoding), both [B, HW, C]. Attention keys are `values + keyPE`.
+    func features(queries: Tensor, keys: Tensor, keyPE: Tensor, grid: (h: Int, w: Int)) -> (values: Tensor, keyPE: Tensor)
 }
 
 public final class TwoWayTransformer: Layer {
@@ -130,7 +135,7 @@ public final class TwoWayTransformer: Layer {
         var keys = image.reshaped([b, c, h * w]).permuted([0, 2, 1])
         var queries = points
         for layer in layers {
-            (queries, keys) = layer(queries: queries, keys: keys, queryPE: points, keyPE: keysPE)
+            (queries, keys) = layer(queries: queries, keys: keys, queryPE: points, keyPE: keysPE, grid: (h, w))
         }
         let q = queries + points, k = keys + keysPE
         queries = normFinalAttn(queries + finalAttnTokenToImage(q: q, k: k, v: keys))

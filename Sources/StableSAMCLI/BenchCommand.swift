@@ -7,7 +7,7 @@ import Tensor
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time the image encoder and the prompt encoder + mask decoder against this machine's GEMM peak.",
+        abstract: "Time the image encoder, the prompt encoder + mask decoder, and the decoder with Stable-SAM's plugin.",
         discussion: "Presets (vit_b, vit_l, vit_h, vit_t = MobileSAM) use random weights, so no checkpoint is needed.")
 
     @Option(help: "A preset (vit_b, vit_l, vit_h, vit_t) or a checkpoint path.")
@@ -18,6 +18,12 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Threads for BLAS and the element-wise kernels.")
     var threads: Int = Parallel.workers
+
+    @Option(help: "Stable-SAM plugin file for the 'decoder + plugin' stage; default: a seeded random plugin of the decoder's width.")
+    var plugin: String?
+
+    @Flag(help: "Skip the image encoder (a random embedding feeds the decoder): for timing the decoder and plugin quickly.")
+    var decoderOnly = false
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
@@ -35,16 +41,34 @@ struct Bench: ParsableCommand {
         var rng = SeededGenerator(seed: 7)
         let input = Tensor(shape: [1, 3, s, s], storage: (0..<(3 * s * s)).map { _ in rng.symmetric() * 2 })
 
-        var embedding = Tensor(zeros: [1])
-        let encoder = StageTiming.measure(runs: runs) { embedding = sam.imageEncoder(input) }
+        let e = sam.config.embeddingSize, c = sam.config.promptEmbedDim
+        var embedding = Tensor(shape: [1, c, e, e], storage: (0..<(c * e * e)).map { _ in rng.symmetric() })
+        var stages: [StageTiming] = []
+        if !decoderOnly {
+            stages.append(StageTiming.measure(runs: runs) { embedding = sam.imageEncoder(input) }.named("image encoder"))
+        }
 
         let predictor = Predictor(model: sam)
         predictor.setEmbedding(embedding, originalSize: (s * 3 / 4, s))
         let box = Prompt(box: (Double(s) * 0.2, Double(s) * 0.25, Double(s) * 0.6, Double(s) * 0.5))
-        let decoder = StageTiming.measure(runs: runs) { _ = try? predictor.predict(box, multimask: false) }
+        // Same prompt through the plugin on the auto route (DSP and DRP both run).
+        let plugin = try self.plugin.map { try StableSAMPlugin.load(URL(fileURLWithPath: $0), for: sam) } ?? {
+            let random = StableSAMPlugin(embeddingDim: sam.config.maskDecoder.transformerDim)
+            random.randomize(seed: 11)
+            return random
+        }()
+        // The two decoder stages run alternately, many times: on a shared machine load drifts, and
+        // interleaving exposes both to the same drift; the overhead is the median of per-pair ratios.
+        let (decoder, withPlugin, ratio) = StageTiming.measureAlternating(runs: max(runs, 21)) { usePlugin in
+            sam.plugin = usePlugin ? plugin : nil
+            _ = try? predictor.predict(box, multimask: false)
+        }
+        sam.plugin = nil
 
         let report = BenchReport(model: model, threads: threads, gemmPeakGFLOPS: peak,
-                                 stages: [encoder.named("image encoder"), decoder.named("prompt+decoder+upscale")],
+                                 stages: stages + [decoder.named("prompt+decoder+upscale"),
+                                                   withPlugin.named("... + Stable-SAM plugin")],
+                                 pluginOverheadPercent: 100 * (ratio - 1),
                                  peakMemoryMB: ProcessMemory.peakResidentMB())
         print(json ? report.json() : report.table())
     }
@@ -72,6 +96,26 @@ struct StageTiming: Codable {
     }
 
     func named(_ n: String) -> StageTiming { var c = self; c.name = n; return c }
+
+    /// Times `body(false)` and `body(true)` alternately -> (false stage, true stage, median of
+    /// per-pair time ratios true/false).
+    static func measureAlternating(runs: Int, _ body: (Bool) -> Void) -> (StageTiming, StageTiming, Double) {
+        body(false); body(true)
+        var times: [[Double]] = [[], []], flops = [0, 0]
+        for _ in 0..<runs {
+            for variant in [false, true] {
+                let f0 = BLAS.flops.load(ordering: .relaxed)
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                body(variant)
+                times[variant ? 1 : 0].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                flops[variant ? 1 : 0] = BLAS.flops.load(ordering: .relaxed) - f0
+            }
+        }
+        let median = { (v: [Double]) in v.sorted()[v.count / 2] }
+        let ratio = median(zip(times[1], times[0]).map { $0 / $1 })
+        return (StageTiming(medianMs: median(times[0]), gflop: Double(flops[0]) / 1e9),
+                StageTiming(medianMs: median(times[1]), gflop: Double(flops[1]) / 1e9), ratio)
+    }
 }
 
 enum GemmPeak {
@@ -111,6 +155,8 @@ struct BenchReport: Codable {
     var threads: Int
     var gemmPeakGFLOPS: Double
     var stages: [StageTiming]
+    /// Time the plugin adds to the prompt+decoder+upscale stage, in percent of that stage.
+    var pluginOverheadPercent: Double
     var peakMemoryMB: Double
 
     func table() -> String {
@@ -120,6 +166,7 @@ struct BenchReport: Codable {
             lines.append(s.name.padding(toLength: 24, withPad: " ", startingAt: 0)
                 + String(format: "%10.1f %12.2f %9.1f %10.1f", s.medianMs, s.gflop, s.gflops, 100 * s.gflops / gemmPeakGFLOPS))
         }
+        lines.append(String(format: "Stable-SAM plugin adds %.1f%% to the decoder stage (median of per-pair ratios, runs alternated)", pluginOverheadPercent))
         return lines.joined(separator: "\n")
     }
 

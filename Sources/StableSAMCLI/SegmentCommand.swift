@@ -10,7 +10,8 @@ struct Segment: ParsableCommand {
         abstract: "Segment one image from a box and/or points.",
         discussion: """
             Writes DIR/mask.png (0/255, image size; with --multimask the best-scoring candidate, plus \
-            mask_K.png per candidate), DIR/overlay.png and DIR/result.json (prompt, predicted IoU, mask as COCO RLE).
+            mask_K.png per candidate), DIR/overlay.png and DIR/result.json (prompt, predicted IoU, mask as COCO RLE, \
+            and with --plugin the route weights [a1 deformed, a2 regular]).
             """)
 
     @Argument(help: "Image file (PNG, JPEG, BMP, TIFF, WebP: anything FFmpeg decodes).")
@@ -30,6 +31,9 @@ struct Segment: ParsableCommand {
 
     @Option(help: "Output folder (created if missing).")
     var out: String
+
+    @OptionGroup(title: "Stable-SAM")
+    var pluginOptions: PluginOptions
 
     @Option(help: "Threads for BLAS and the element-wise kernels.")
     var threads: Int = Parallel.workers
@@ -51,12 +55,14 @@ struct Segment: ParsableCommand {
         try prompt.validate(width: rgb.width, height: rgb.height)
 
         let sam = try SamLoader.load(modelURL)
+        try pluginOptions.attach(to: sam)
         let predictor = Predictor(model: sam)
         predictor.setImage(frame)
         let prediction = try predictor.predict(prompt, multimask: multimask)
 
         let outURL = URL(fileURLWithPath: out, isDirectory: true)
         try SegmentOutput(image: rgb, prompt: prompt, prediction: prediction, modelPath: model,
+                          pluginPath: pluginOptions.pluginPath, routeMode: pluginOptions.route,
                           imagePath: image, multimask: multimask).write(to: outURL)
         print("wrote \(outURL.appendingPathComponent("mask.png").path), overlay.png and result.json")
     }

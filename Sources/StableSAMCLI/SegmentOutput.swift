@@ -20,6 +20,12 @@ struct SegmentResult: Codable {
     var width: Int
     var height: Int
     var model: String
+    /// Stable-SAM plugin file, nil for plain SAM.
+    var plugin: String?
+    /// auto | deformable | regular
+    var routeMode: String
+    /// [a1 (deformed), a2 (regular)] that block 2 used; nil without a plugin.
+    var route: [Float]?
     var box: [Double]?
     var points: [Point]
     var multimask: Bool
@@ -33,6 +39,8 @@ struct SegmentOutput {
     let prompt: Prompt
     let prediction: Prediction
     let modelPath: String
+    let pluginPath: String?
+    let routeMode: Route
     let imagePath: String
     let multimask: Bool
 
@@ -67,6 +75,7 @@ struct SegmentOutput {
 
         let result = SegmentResult(
             image: imagePath, width: w, height: h, model: modelPath,
+            plugin: pluginPath, routeMode: routeMode.rawValue, route: prediction.route,
             box: prompt.box.map { [$0.0, $0.1, $0.2, $0.3] },
             points: prompt.points.map { .init(x: $0.x, y: $0.y, label: $0.positive ? 1 : 0) },
             multimask: multimask, best: best, masks: masks)

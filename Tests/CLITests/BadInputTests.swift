@@ -85,3 +85,17 @@ struct BadInputTests {
         expectFailure(try segment(args), mentions: [word])
     }
 }
+
+@Suite("segment refuses a decoder whose head count cannot be inferred")
+struct DecoderHeadsTests {
+    @Test("a 24-wide decoder saved as .pth (8 heads do not divide 12) is a clear error, not a crash")
+    func indivisibleHeads() throws {
+        let dir = try temporaryFolder("heads")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let img = try SegmentCommandTests.fixtureImage(in: dir)
+        let r = try CLIRunner.run(["segment", img.path, "--model", Fixtures.url("sam_tiny_glob.pth").path,
+                                   "--box", "10,10,40,40", "--out", dir.appendingPathComponent("o").path])
+        #expect(r.status != 0 && r.status < 128, "status \(r.status)")
+        #expect(r.stderr.contains("decoder_num_heads"), "\(r.stderr)")
+    }
+}

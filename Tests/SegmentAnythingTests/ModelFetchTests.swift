@@ -72,7 +72,7 @@ struct ModelFetchTests {
         #expect(r.status != 0 && r.stderr.contains("01ec64"), "\(r.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache.path).isEmpty)
         let list = try CLIRunner.run(["models"], environment: env)
-        #expect(list.status == 0 && list.stdout.contains("vit_h") && list.stdout.contains("not downloaded"))
+        #expect(list.status == 0 && list.stdout.contains("vit_h") && list.stdout.contains("stablesam models fetch vit_h"))
         let seg = try CLIRunner.run(["segment", "x.png", "--model", "vit_b", "--box", "1,1,5,5", "--out", cache.appendingPathComponent("o").path], environment: env)
         #expect(seg.status != 0 && seg.stderr.contains("stablesam models fetch vit_b"), "\(seg.stderr)")
     }

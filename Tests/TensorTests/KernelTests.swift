@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import NN
 import Tensor
 import TestSupport
 
@@ -115,5 +116,25 @@ struct VectorisedKernelTests {
             worst = max(worst, abs(Double(g.storage[i]) - ref))
         }
         #expect(worst < 1e-6, "max absolute error \(worst)")
+    }
+}
+
+@Suite("grid sampling matches PyTorch")
+struct GridSampleTests {
+    /// Fixture: Scripts/make_plugin_fixtures.py (`F.grid_sample`, bilinear, zeros, grid in [-1.3, 1.3]).
+    @Test("bilinear grid_sample with zero padding, align_corners true and false", arguments: [true, false])
+    func gridSample(alignCorners: Bool) throws {
+        let file = try SafetensorsFile(url: Fixtures.url("grid_sample_cases.safetensors"))
+        let out = try file.tensor(named: "input").gridSampled(try file.tensor(named: "grid"), alignCorners: alignCorners)
+        let r = compare(out, try file.tensor(named: "output.align_corners_\(alignCorners)"), atol: 1e-5, rtol: 1e-5)
+        #expect(r.passed, "\(r)")
+    }
+
+    @Test("sampling at integer pixel locations returns the pixels exactly")
+    func integerLocationsAreExact() {
+        let x = randomTensor([1, 3, 4, 5], seed: 11)
+        var loc = Tensor(zeros: [1, 4, 5, 2])
+        for i in 0..<4 { for j in 0..<5 { loc.storage[2 * (i * 5 + j)] = Float(j); loc.storage[2 * (i * 5 + j) + 1] = Float(i) } }
+        #expect(x.bilinearSampled(atPixels: loc) == x)
     }
 }

@@ -60,6 +60,9 @@ extension Tensor {
         }
     }
 
+    /// Tap-major: for each kernel tap, one pass over the output rows it reaches, over the column
+    /// range whose input stays inside the image, so the inner loop has no bounds test and
+    /// vectorises. Each output still sums bias, then taps in (ky, kx) order, as a direct loop would.
     func depthwiseConv2d(_ weight: Tensor, _ bias: Tensor?, stride: Int, padding: Int, oh: Int, ow: Int) -> Tensor {
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let (kh, kw) = (weight.shape[2], weight.shape[3])
@@ -72,28 +75,23 @@ extension Tensor {
                     Parallel.forEach(n * c) { planes in
                         for p in planes {
                             let ch = p % c, src = xp.pointer + p * h * w, dst = op.pointer + p * oh * ow
-                            let k = wp.pointer + ch * kh * kw, b0 = bias?[ch] ?? 0
-                            // Row-wise accumulation: per tap, the output columns whose input column is
-                            // inside the image are one contiguous range, so the inner loop has no branch
-                            // (and vectorises at stride 1). Taps run in the same order as the naive kernel.
-                            for oy in 0..<oh {
-                                let row = dst + oy * ow
-                                row.update(repeating: b0, count: ow)
-                                for ky in 0..<kh {
-                                    let iy = oy * stride - padding + ky
-                                    if iy < 0 || iy >= h { continue }
-                                    let line = src + iy * w
-                                    for kx in 0..<kw {
-                                        let off = kx - padding, wv = k[ky * kw + kx]
-                                        if off >= w { continue }
-                                        let lo = off >= 0 ? 0 : (-off + stride - 1) / stride
-                                        let hi = min(ow, (w - 1 - off) / stride + 1)
-                                        if lo >= hi { continue }
+                            let k = wp.pointer + ch * kh * kw
+                            dst.update(repeating: bias?[ch] ?? 0, count: oh * ow)
+                            for ky in 0..<kh {
+                                for kx in 0..<kw {
+                                    let kv = k[ky * kw + kx]
+                                    // Output columns whose input column ox*stride - padding + kx is in [0, w).
+                                    let lo = max(0, (padding - kx + stride - 1) / stride)
+                                    let hi = min(ow, (w - 1 + padding - kx) / stride + 1)
+                                    if lo >= hi { continue }
+                                    for oy in 0..<oh {
+                                        let iy = oy * stride - padding + ky
+                                        if iy < 0 || iy >= h { continue }
+                                        let row = src + iy * w - padding + kx, out = dst + oy * ow
                                         if stride == 1 {
-                                            let s0 = line + off
-                                            for ox in lo..<hi { row[ox] += s0[ox] * wv }
+                                            for ox in lo..<hi { out[ox] += row[ox] * kv }
                                         } else {
-                                            for ox in lo..<hi { row[ox] += line[ox * stride + off] * wv }
+                                            for ox in lo..<hi { out[ox] += row[ox * stride] * kv }
                                         }
                                     }
                                 }

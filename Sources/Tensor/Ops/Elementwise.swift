@@ -38,6 +38,7 @@ extension Tensor {
         }
     }
     public func relu() -> Tensor { map { max($0, 0) } }
+
     public func sigmoid() -> Tensor { map { 1 / (1 + expf(-$0)) } }
 
     /// Same-shape `self + other`, or `other` broadcast when its count divides ours and it

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import SegmentAnything
+
+extension Route: ExpressibleByArgument {}
+
+/// `--plugin PATH|none` and `--route auto|deformable|regular`, shared by the commands that run the
+/// mask decoder (`segment`; `track` adopts the same group).
+struct PluginOptions: ParsableArguments {
+    @Option(help: "Stable-SAM plugin file (safetensors, from Scripts/stable_sam), or 'none' for plain SAM.")
+    var plugin: String = "none"
+
+    @Option(help: "How block 2 mixes deformed and regular features: auto (the plugin's router), deformable (a = 1, 0) or regular (a = 0, 1: plain SAM).")
+    var route: Route = .auto
+
+    var pluginPath: String? { plugin == "none" ? nil : plugin }
+
+    func validate() throws {
+        if pluginPath == nil && route == .deformable {
+            throw ValidationError("--route deformable needs a plugin: give --plugin PATH")
+        }
+    }
+
+    /// Loads the plugin (checked against `sam`'s decoder), attaches it with the chosen route and
+    /// says what was loaded on stderr. Returns nil for plain SAM.
+    @discardableResult
+    func attach(to sam: Sam) throws -> StableSAMPlugin? {
+        guard let path = pluginPath else { return nil }
+        let plugin = try StableSAMPlugin.load(URL(fileURLWithPath: path), for: sam)
+        plugin.route = route
+        sam.plugin = plugin
+        FileHandle.standardError.write(Data("\(PluginOptions.summary(plugin, path: path)), route \(route.rawValue)\n".utf8))
+        return plugin
+    }
+
+    static func summary(_ plugin: StableSAMPlugin, path: String) -> String {
+        let o = plugin.options
+        return "plugin \(path): \(plugin.parameterCount.formatted(.number)) parameters (C = \(plugin.embeddingDim)), "
+            + "offset_scale \(o.offsetScale), route_token \(o.routeToken.rawValue), key_pe \(o.keyPositionalEncoding.rawValue)"
+            + (plugin.info.baseModel.isEmpty ? "" : ", trained on \(plugin.info.baseModel)")
+    }
+}

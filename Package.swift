@@ -28,10 +28,12 @@ let package = Package(
         .target(name: "SegmentAnything", dependencies: ["NN", "Tensor"], swiftSettings: optimised),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: optimised),
         .target(name: "Metrics", swiftSettings: optimised),
+        // Tracking sees models only through its `Segmenting` protocol; the CLI adapts SAM to it.
+        .target(name: "Tracking", dependencies: ["Metrics"], swiftSettings: optimised),
         .executableTarget(
             name: "StableSAMCLI",
             dependencies: [
-                "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics",
+                "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Tracking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(
@@ -42,6 +44,7 @@ let package = Package(
         .testTarget(name: "SegmentAnythingTests", dependencies: ["SegmentAnything", "NN", "Tensor", "TestSupport"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Metrics"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics", "Tracking"]),
     ]
 )

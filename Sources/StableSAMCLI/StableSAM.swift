@@ -6,7 +6,7 @@ struct StableSAM: ParsableCommand {
         commandName: "stablesam",
         abstract: "Segment and track objects with Segment Anything (plus Stable-SAM's plugins), natively on CPU.",
         version: StableSAMVersion.string,
-        subcommands: [Segment.self, Bench.self])
+        subcommands: [Segment.self, Track.self, Bench.self])
 }
 
 enum StableSAMVersion {

@@ -177,3 +177,8 @@ public final class VideoWriter {
         }
     }
 }
+
+/// Versions of the FFmpeg libraries linked at run time, for run manifests.
+public enum FFmpegInfo {
+    public static var version: String { String(cString: av_version_info()) }
+}

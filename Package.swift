@@ -35,7 +35,9 @@ let package = Package(
             dependencies: [
                 "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Tracking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            // `track` converts and copies full-resolution masks per frame in this target.
+            swiftSettings: optimised),
         .target(
             name: "TestSupport", dependencies: ["Tensor", "NN"], path: "Tests/TestSupport",
             resources: [.copy("Fixtures")]),

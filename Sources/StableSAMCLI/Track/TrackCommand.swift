@@ -96,9 +96,12 @@ struct Track: ParsableCommand {
         try layout.prepare(ids: specs.map(\.id))
 
         BLAS.setThreads(threads)
-        let progress = ProgressReporter(level: quiet ? .quiet : verbose ? .verbose : .normal, total: info.frameCount)
-        progress.log("\(info.path): \(info.width)x\(info.height) \(info.codec), \(info.frameCount.map(String.init) ?? "?") frames; loading \(model)")
+        let level: ProgressReporter.Level = quiet ? .quiet : verbose ? .verbose : .normal
+        ProgressReporter(level: level, total: nil)
+            .log("\(info.path): \(info.width)x\(info.height) \(info.codec), \(info.frameCount.map(String.init) ?? "?") frames; loading \(model)")
         let sam = try ModelLoader.loadOrPreset(model)
+        // Created after loading, so frame rates and ETA measure tracking only.
+        let progress = ProgressReporter(level: level, total: info.frameCount)
         var settings = TrackerSettings()
         settings.margin = margin
         settings.minScore = minScore

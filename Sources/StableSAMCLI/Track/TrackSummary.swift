@@ -43,7 +43,7 @@ struct TrackSummary: Encodable {
     var route: String? = nil
     var settings: Settings
     var versions: [String: String]
-    var objects: [ObjectStability] = []
+    var objects: [ObjectFigures] = []
     var frames = Frames()
     var timings = RunTimings()
     var interrupted = false
@@ -65,7 +65,7 @@ struct TrackSummary: Encodable {
     }
 
     mutating func finish(_ outcome: RunOutcome, stability: [ObjectStability], matteVideo: Bool) {
-        objects = stability
+        objects = stability.map(ObjectFigures.init)
         frames = Frames(seen: outcome.framesSeen, firstTracked: outcome.firstFrame, lastTracked: outcome.lastFrame)
         timings = outcome.timings
         interrupted = outcome.interrupted
@@ -74,6 +74,56 @@ struct TrackSummary: Encodable {
         if complete {
             outputs["overlay"] = "overlay.mp4"
             if matteVideo { outputs["matte_video"] = "matte.mov" }
+        }
+    }
+
+    /// The figures of `ObjectStability` without its running sums (those live in .resume.json).
+    struct ObjectFigures: Encodable {
+        var id: Int
+        var name: String?
+        var trackedFrames: Int
+        var occludedFrames: Int
+        var lostFrames: Int
+        var recoveries: Int
+        var meanScore: Double?
+        var meanStability: Double?
+        var meanConsecutiveIou: Double?
+        var minConsecutiveIou: Double?
+        var areaVariation: Double?
+
+        init(_ s: ObjectStability) {
+            id = s.id
+            name = s.name
+            trackedFrames = s.trackedFrames
+            occludedFrames = s.occludedFrames
+            lostFrames = s.lostFrames
+            recoveries = s.recoveries
+            meanScore = s.meanScore
+            meanStability = s.meanStability
+            meanConsecutiveIou = s.meanConsecutiveIoU
+            minConsecutiveIou = s.minConsecutiveIoU
+            areaVariation = s.areaVariation
+        }
+
+        /// Explicit nulls, so every summary has the same keys.
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(name, forKey: .name)
+            try c.encode(trackedFrames, forKey: .trackedFrames)
+            try c.encode(occludedFrames, forKey: .occludedFrames)
+            try c.encode(lostFrames, forKey: .lostFrames)
+            try c.encode(recoveries, forKey: .recoveries)
+            try c.encode(meanScore, forKey: .meanScore)
+            try c.encode(meanStability, forKey: .meanStability)
+            try c.encode(meanConsecutiveIou, forKey: .meanConsecutiveIou)
+            try c.encode(minConsecutiveIou, forKey: .minConsecutiveIou)
+            try c.encode(areaVariation, forKey: .areaVariation)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, trackedFrames, occludedFrames, lostFrames, recoveries, meanScore, meanStability
+            case meanConsecutiveIou, minConsecutiveIou, areaVariation
         }
     }
 

@@ -131,7 +131,7 @@ struct TrackCommandTests {
     @Test("Ctrl-C stops cleanly and --resume completes the same outputs")
     func interruptAndResume() throws {
         let s = try Scratch()
-        try CLI.makeClip(s.file("clip.mp4"), size: (160, 120), frames: 60, rate: 25)
+        try CLI.makeClip(s.file("clip.mp4"), size: (160, 120), frames: 120, rate: 25)
         let process = Process()
         process.executableURL = CLI.binary
         process.arguments = ["track", s.path("clip.mp4"), "--model", CLI.tinyModel, "--out", s.path("out"), "--quiet",
@@ -145,7 +145,7 @@ struct TrackCommandTests {
         process.waitUntilExit()
         let done = s.list("out/frames").count
         try #require(process.terminationStatus == 130, "the run finished before it could be interrupted")
-        #expect(done >= 3 && done < 60)
+        #expect(done >= 3 && done < 120)
         #expect(!FileManager.default.fileExists(atPath: s.path("out/overlay.mp4")), "no partial overlay")
         let first = try JSONSerialization.jsonObject(with: Data(contentsOf: s.file("out/summary.json"))) as! [String: Any]
         #expect(first["interrupted"] as? Bool == true)
@@ -154,7 +154,7 @@ struct TrackCommandTests {
         #expect(again.status != 0, "an earlier run is not overwritten without --resume")
         let resumed = try track(s.path("clip.mp4"), s.path("out"), ["--box", "4,12,18,26", "--resume"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(s.list("out/frames").count == 60)
+        #expect(s.list("out/frames").count == 120)
         #expect(try CLI.frameTimes(s.file("out/overlay.mp4")) == CLI.frameTimes(s.file("clip.mp4")))
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: s.file("out/summary.json"))) as! [String: Any]
         #expect(summary["interrupted"] as? Bool == false)

@@ -33,6 +33,7 @@ final class ColorSegmenter: Segmenting {
     var frame: FramePixels?
     var encodeCount = 0
     var prompts: [Box] = []
+    var hints: [Int?] = []
     /// When set, every answer is this mask (e.g. the whole frame) with this score.
     var forced: (mask: Bool, score: Double)?
 
@@ -44,6 +45,7 @@ final class ColorSegmenter: Segmenting {
     func segment(box: Box, hint: Int?) throws -> Segmentation<Int> {
         let f = frame!
         prompts.append(box)
+        hints.append(hint)
         if let forced { return Segmentation(mask: .init(repeating: forced.mask, count: f.width * f.height), score: forced.score) }
         var counts = [Int](repeating: 0, count: 256)
         var mask = [Bool](repeating: false, count: f.width * f.height)
@@ -204,6 +206,21 @@ struct TrackerTests {
         for t in 0..<12 { _ = try tracker.step(scene.frame(t)) }
         for p in model.prompts {
             #expect(!p.isDegenerate && p.x0 >= 0 && p.x1 <= 96 && p.y0 >= 0 && p.y1 <= 64)
+        }
+    }
+
+    @Test("the previous answer's hint is passed on only when mask prompts are enabled and the answer was kept")
+    func maskPromptHint() throws {
+        let scene = movingScene(frames: 6, hidden: 3..<4)
+        for enabled in [false, true] {
+            let model = ColorSegmenter()
+            var settings = TrackerSettings()
+            settings.useMaskPrompt = enabled
+            let tracker = Tracker(model: model, objects: [ObjectSpec(id: 1, box: Box(x0: 4, y0: 20, x1: 16, y1: 32))],
+                                  width: scene.width, height: scene.height, settings: settings)
+            for t in 0..<6 { _ = try tracker.step(scene.frame(t)) }
+            // The double's hint is the colour it segmented (200); frame 3 is hidden, so frame 4 starts afresh.
+            #expect(model.hints == (enabled ? [nil, 200, 200, 200, nil, 200] : [nil, nil, nil, nil, nil, nil]))
         }
     }
 

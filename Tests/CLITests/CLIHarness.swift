@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 
 /// Runs the built `stablesam` binary and the FFmpeg tools for end-to-end tests.
-enum CLI {
+enum TrackCLI {
     struct Result {
         var status: Int32
         var output: Data

@@ -106,7 +106,7 @@ struct Track: ParsableCommand {
         settings.margin = margin
         settings.minScore = minScore
         settings.useMaskPrompt = maskPrompt
-        let segmenter = SamSegmenter(model: sam)
+        let segmenter = TrackSegmenter(model: sam)
         let tracker = resumeState.map {
             Tracker(model: segmenter, resuming: $0.tracker, width: info.width, height: info.height, settings: settings)
         } ?? Tracker(model: segmenter, objects: specs, width: info.width, height: info.height, settings: settings)

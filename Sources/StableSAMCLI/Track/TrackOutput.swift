@@ -96,7 +96,7 @@ final class TrackWriter {
             try addVideoFrames(frame, masks: [])
         case .replay(let frame):
             let data = try Data(contentsOf: layout.frameFile(frame.index))
-            let record = try decoder.decode(FrameRecord.self, from: data)
+            let record = try decoder.decode(Tracking.FrameRecord.self, from: data)
             try addVideoFrames(frame, masks: record.objects.map { ($0.id, $0.box, $0.mask.decode()) })
         case let .tracked(frame, results, snapshot):
             try writeFiles(frame, results)
@@ -123,7 +123,7 @@ final class TrackWriter {
             try ImageWriter.writePNG(GrayImage(width: w, height: h, pixels: matte), to: layout.maskFile(id: r.id, number: number))
         }
         try ImageWriter.writePNG(IndexedImage(width: w, height: h, indices: indices), to: layout.paletteFile(number: number))
-        let record = FrameRecord(frame: frame.index, time: frame.time,
+        let record = Tracking.FrameRecord(frame: frame.index, time: frame.time,
                                  objects: results.map { ObjectRecord($0, width: w, height: h) })
         try AtomicFile.write(try encoder.encode(record), to: layout.frameFile(frame.index))
     }

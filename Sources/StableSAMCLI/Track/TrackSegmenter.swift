@@ -4,7 +4,7 @@ import Tracking
 
 /// Adapts SegmentAnything's Predictor to the tracker's `Segmenting` protocol: one image
 /// encoding per frame, one single-mask box prediction per object.
-final class SamSegmenter: Segmenting {
+final class TrackSegmenter: Segmenting {
     typealias MaskHint = Tensor
     let predictor: Predictor
 

@@ -23,6 +23,7 @@ let package = Package(
             name: "CFFmpeg", path: "Sources/CFFmpeg",
             pkgConfig: "libavformat libavcodec libswscale libavutil",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: optimised),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimised),
         .target(name: "SegmentAnything", dependencies: ["NN", "Tensor"], swiftSettings: optimised),
@@ -33,7 +34,7 @@ let package = Package(
         .executableTarget(
             name: "StableSAMCLI",
             dependencies: [
-                "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Tracking",
+                "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Tracking", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // `track` converts and copies full-resolution masks per frame in this target.
@@ -47,6 +48,6 @@ let package = Package(
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Metrics"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics", "Tracking"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics", "NN", "Tensor", "Tracking"]),
     ]
 )

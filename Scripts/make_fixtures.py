@@ -232,8 +232,9 @@ def f32(t):
     return t.detach().cpu().numpy().astype(np.float32)
 
 
-def run_case(predictor, case, tensors, k):
-    """Runs SamPredictor.predict and recomputes its stages exactly as predict_torch does."""
+def run_case(predictor, case, tensors, k, check_sign=True):
+    """Runs SamPredictor.predict and recomputes its stages exactly as predict_torch does.
+    check_sign: insist that the low-res logits take both signs (off for full-size random models)."""
     sam = predictor.model
     coords, labels, box, mask_input = (case.get(n) for n in ("point_coords", "point_labels", "box", "mask_input"))
     masks, iou, low_res = predictor.predict(point_coords=coords, point_labels=labels, box=box,
@@ -280,7 +281,7 @@ def run_case(predictor, case, tensors, k):
     pos = float((low > 0).float().mean())
     print(f"  case {k}: sparse {tuple(sparse.shape)} masks {tuple(low.shape)} positive {pos:.2f} "
           f"|logit| max {float(low.abs().max()):.2f} iou {np.round(iou, 3).tolist()}")
-    assert 0.03 < pos < 0.97, f"case {k}: low-res logits nearly all one sign ({pos:.2f} positive)"
+    assert not check_sign or 0.03 < pos < 0.97, f"case {k}: low-res logits nearly all one sign ({pos:.2f} positive)"
     return low_res, iou
 
 

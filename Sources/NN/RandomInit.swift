@@ -22,7 +22,8 @@ extension Layer {
     public func randomize(seed: UInt64) {
         var rng = SeededGenerator(seed: seed)
         try! visit(ParameterWalk { key, t in
-            let isNormWeight = key.hasSuffix("weight") && t.rank == 1
+            // Norm scales and BatchNorm variances must stay positive and near 1.
+            let isNormWeight = (key.hasSuffix("weight") && t.rank == 1) || key.hasSuffix("running_var")
             let fanIn = t.rank >= 2 ? t.shape.dropFirst().reduce(1, *) : t.count
             let scale = 1 / Float(max(fanIn, 1)).squareRoot()
             for i in 0..<t.count { t.storage[i] = isNormWeight ? 1 + 0.1 * rng.symmetric() : scale * rng.symmetric() }

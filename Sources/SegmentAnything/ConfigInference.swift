@@ -21,8 +21,12 @@ extension SamConfig {
     /// width and patch size from `patch_embed.proj.weight`, image size from `pos_embed`, depth from the
     /// block count, heads from `rel_pos_h` (its width is the head dimension), window size and global
     /// blocks from the rel-pos table lengths (2*window-1 vs 2*grid-1), decoder sizes from its layers.
-    /// `decoderHeads` is not stored in any checkpoint (8 in every official model).
-    public static func infer(shapes: [String: [Int]], decoderHeads: Int = 8) throws -> SamConfig {
+    /// A TinyViT encoder (MobileSAM) is recognised by its keys (`image_encoder.patch_embed.seq.0.c.weight`)
+    /// and inferred by `TinyViTConfig.infer`.
+    /// `decoderHeads` is not stored in any checkpoint (8 in every official model); neither is the input
+    /// size when no `pos_embed` fixes it (TinyViT, ViT without absolute positions): `imgSize`, 1024 in
+    /// every official model (and the only size MobileSAM's own forward accepts).
+    public static func infer(shapes: [String: [Int]], decoderHeads: Int = 8, imgSize: Int = 1024) throws -> SamConfig {
         func shape(_ k: String) throws -> [Int] {
             guard let s = shapes[k] else { throw ArchitectureError.missingKey(k) }
             return s
@@ -30,6 +34,38 @@ extension SamConfig {
         guard shapes.keys.contains(where: { $0.hasPrefix("image_encoder.") }),
               shapes.keys.contains(where: { $0.hasPrefix("mask_decoder.") }) else {
             throw ArchitectureError.notSam(sampleKeys: Array(shapes.keys.sorted().prefix(5)))
+        }
+        var config: SamConfig
+        if TinyViTConfig.isTinyViT(shapes) {
+            config = .tinyViT(try TinyViTConfig.infer(shapes: shapes, imgSize: imgSize))
+        } else {
+            config = .vit(try inferViT(shapes: shapes, imgSize: imgSize))
+        }
+        config.promptEmbedDim = try shape("prompt_encoder.no_mask_embed.weight")[1]
+        config.maskInChans = try shape("prompt_encoder.mask_downscaling.3.weight")[0]
+        var d = MaskDecoderConfig()
+        d.transformerDim = try shape("mask_decoder.iou_token.weight")[1]
+        d.numMultimaskOutputs = try shape("mask_decoder.mask_tokens.weight")[0] - 1
+        d.transformerMlpDim = try shape("mask_decoder.transformer.layers.0.mlp.lin1.weight")[0]
+        d.transformerDepth = Set(shapes.keys.compactMap { k -> Int? in
+            guard k.hasPrefix("mask_decoder.transformer.layers.") else { return nil }
+            return Int(k.dropFirst("mask_decoder.transformer.layers.".count).prefix { $0 != "." })
+        }).count
+        d.iouHeadHiddenDim = try shape("mask_decoder.iou_prediction_head.layers.0.weight")[0]
+        d.iouHeadDepth = Set(shapes.keys.compactMap { k -> Int? in
+            guard k.hasPrefix("mask_decoder.iou_prediction_head.layers.") else { return nil }
+            return Int(k.dropFirst("mask_decoder.iou_prediction_head.layers.".count).prefix { $0 != "." })
+        }).count
+        d.transformerNumHeads = decoderHeads
+        config.maskDecoder = d
+        return config
+    }
+
+    /// SAM's ViT: see `infer`.
+    static func inferViT(shapes: [String: [Int]], imgSize: Int) throws -> ViTConfig {
+        func shape(_ k: String) throws -> [Int] {
+            guard let s = shapes[k] else { throw ArchitectureError.missingKey(k) }
+            return s
         }
         var v = ViTConfig()
         let patch = try shape("image_encoder.patch_embed.proj.weight")
@@ -50,7 +86,8 @@ extension SamConfig {
             v.useAbsPos = true
             v.imgSize = pos[1] * v.patchSize
         } else {
-            v.useAbsPos = false   // then only the official default size can be assumed
+            v.useAbsPos = false
+            v.imgSize = imgSize
         }
         let grid = v.imgSize / v.patchSize
         if shapes["image_encoder.blocks.0.attn.rel_pos_h"] != nil {
@@ -68,25 +105,6 @@ extension SamConfig {
         } else {
             v.useRelPos = false
         }
-
-        var config = SamConfig.vit(v)
-        config.promptEmbedDim = try shape("prompt_encoder.no_mask_embed.weight")[1]
-        config.maskInChans = try shape("prompt_encoder.mask_downscaling.3.weight")[0]
-        var d = MaskDecoderConfig()
-        d.transformerDim = try shape("mask_decoder.iou_token.weight")[1]
-        d.numMultimaskOutputs = try shape("mask_decoder.mask_tokens.weight")[0] - 1
-        d.transformerMlpDim = try shape("mask_decoder.transformer.layers.0.mlp.lin1.weight")[0]
-        d.transformerDepth = Set(shapes.keys.compactMap { k -> Int? in
-            guard k.hasPrefix("mask_decoder.transformer.layers.") else { return nil }
-            return Int(k.dropFirst("mask_decoder.transformer.layers.".count).prefix { $0 != "." })
-        }).count
-        d.iouHeadHiddenDim = try shape("mask_decoder.iou_prediction_head.layers.0.weight")[0]
-        d.iouHeadDepth = Set(shapes.keys.compactMap { k -> Int? in
-            guard k.hasPrefix("mask_decoder.iou_prediction_head.layers.") else { return nil }
-            return Int(k.dropFirst("mask_decoder.iou_prediction_head.layers.".count).prefix { $0 != "." })
-        }).count
-        d.transformerNumHeads = decoderHeads
-        config.maskDecoder = d
-        return config
+        return v
     }
 }

@@ -2,10 +2,19 @@
 import NN
 import Tensor
 
-/// Which image encoder a model uses. TinyViT (MobileSAM) arrives with its own issue.
+/// Which image encoder a model uses: SAM's ViT (B/L/H) or MobileSAM's TinyViT.
 public enum ImageEncoderConfig: Codable, Sendable, Equatable {
     case vit(ViTConfig)
+    case tinyViT(TinyViTConfig)
 }
+
+/// An image encoder SAM can hold: [B, 3, S, S] preprocessed image -> [B, 256, S/16, S/16] embedding.
+/// Its parameters sit under `image_encoder.` whichever it is.
+public protocol ImageEncoding: Layer {
+    func callAsFunction(_ x: Tensor) -> Tensor
+}
+
+extension ImageEncoderViT: ImageEncoding {}
 
 public struct SamConfig: Codable, Sendable, Equatable {
     public var imageEncoder: ImageEncoderConfig
@@ -17,23 +26,38 @@ public struct SamConfig: Codable, Sendable, Equatable {
 
     public init(imageEncoder: ImageEncoderConfig) { self.imageEncoder = imageEncoder }
 
-    public var imgSize: Int { if case .vit(let v) = imageEncoder { return v.imgSize }; return 1024 }
-    public var embeddingSize: Int { if case .vit(let v) = imageEncoder { return v.gridSize }; return 64 }
+    public var imgSize: Int {
+        switch imageEncoder {
+        case .vit(let v): return v.imgSize
+        case .tinyViT(let t): return t.imgSize
+        }
+    }
+
+    /// Side of the image embedding grid (64 for every official model).
+    public var embeddingSize: Int {
+        switch imageEncoder {
+        case .vit(let v): return v.gridSize
+        case .tinyViT(let t): return t.gridSize
+        }
+    }
 
     public static func vit(_ v: ViTConfig) -> SamConfig { SamConfig(imageEncoder: .vit(v)) }
+    public static func tinyViT(_ t: TinyViTConfig) -> SamConfig { SamConfig(imageEncoder: .tinyViT(t)) }
 }
 
 /// The whole model; keys `image_encoder.*`, `prompt_encoder.*`, `mask_decoder.*` as in official checkpoints.
 public final class Sam: Layer {
     public let config: SamConfig
-    public let imageEncoder: ImageEncoderViT
+    public let imageEncoder: any ImageEncoding
     public let promptEncoder: PromptEncoder
     public let maskDecoder: MaskDecoder
 
     public init(_ config: SamConfig) {
         self.config = config
-        guard case .vit(let vit) = config.imageEncoder else { fatalError("unreachable") }
-        imageEncoder = ImageEncoderViT(vit)
+        switch config.imageEncoder {
+        case .vit(let v): imageEncoder = ImageEncoderViT(v)
+        case .tinyViT(let t): imageEncoder = TinyViT(t)
+        }
         let e = config.embeddingSize
         promptEncoder = PromptEncoder(embedDim: config.promptEmbedDim, imageEmbeddingSize: (e, e),
                                       inputImageSize: (config.imgSize, config.imgSize), maskInChans: config.maskInChans)

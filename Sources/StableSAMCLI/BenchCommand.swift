@@ -8,9 +8,9 @@ import Tensor
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the image encoder and the prompt encoder + mask decoder against this machine's GEMM peak.",
-        discussion: "Presets (vit_b, vit_l, vit_h) use random weights, so no checkpoint is needed.")
+        discussion: "Presets (vit_b, vit_l, vit_h, vit_t = MobileSAM) use random weights, so no checkpoint is needed.")
 
-    @Option(help: "A preset (vit_b, vit_l, vit_h) or a checkpoint path.")
+    @Option(help: "A preset (vit_b, vit_l, vit_h, vit_t) or a checkpoint path.")
     var model: String = "vit_b"
 
     @Option(help: "Timed runs per stage (after one warm-up); the median is reported.")

@@ -16,7 +16,7 @@ struct Segment: ParsableCommand {
     @Argument(help: "Image file (PNG, JPEG, BMP, TIFF, WebP: anything FFmpeg decodes).")
     var image: String
 
-    @Option(help: "SAM checkpoint: official .pth (ViT-B/L/H) or safetensors.")
+    @Option(help: "SAM checkpoint (.pth or safetensors), or a downloaded registry name such as vit_b (see `stablesam models`).")
     var model: String
 
     @Option(help: "Box prompt in pixels, origin top-left.")
@@ -43,13 +43,14 @@ struct Segment: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
+        let modelURL = try ModelLoader.resolve(model)
         let rgb = try ImageReader.read(URL(fileURLWithPath: image))
         let frame = RGB8Image(width: rgb.width, height: rgb.height, pixels: rgb.pixels)
         let prompt = Prompt(box: box.map { ($0.x0, $0.y0, $0.x1, $0.y1) }, points: points.map(\.point))
         // Check the prompt against the image size before paying for the encoder.
         try prompt.validate(width: rgb.width, height: rgb.height)
 
-        let sam = try SamLoader.load(URL(fileURLWithPath: model))
+        let sam = try SamLoader.load(modelURL)
         let predictor = Predictor(model: sam)
         predictor.setImage(frame)
         let prediction = try predictor.predict(prompt, multimask: multimask)

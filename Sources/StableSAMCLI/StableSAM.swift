@@ -1,12 +1,26 @@
 import ArgumentParser
 
 @main
-struct StableSAM: ParsableCommand {
+struct StableSAM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stablesam",
         abstract: "Segment and track objects with Segment Anything (plus Stable-SAM's plugins), natively on CPU.",
         version: StableSAMVersion.string,
-        subcommands: [Segment.self, Track.self, Bench.self])
+        subcommands: [Segment.self, Track.self, Eval.self, Robustness.self, Bench.self, Models.self])
+
+    static func main() async {
+        MallocTuning.keepFreedMemory()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 enum StableSAMVersion {

@@ -5,7 +5,8 @@ import Tensor
 import TestSupport
 
 /// One `sam_tiny_<name>` fixture pair written by Scripts/make_fixtures.py from the official
-/// segment_anything 1.0 code: the checkpoint (.pth) and every recorded stage (.safetensors).
+/// segment_anything 1.0 code (or, for `tinyvit`, Scripts/make_tinyvit_fixtures.py from mobile_sam):
+/// the checkpoint (.pth) and every recorded stage (.safetensors).
 /// Repro: `.venv-scripts/bin/python Scripts/make_fixtures.py` (seeds and versions in the file's metadata).
 struct ParityFixture {
     struct Case: Decodable {
@@ -17,20 +18,36 @@ struct ParityFixture {
     }
 
     let name: String
+    let weights: URL
     let stages: SafetensorsFile
     let cases: [Case]
     let decoderHeads: Int
+    /// The input side from the generator's config: TinyViT weights do not record it.
+    let imgSize: Int?
 
     init(_ name: String) throws {
+        try self.init(name: name, weights: Fixtures.url("sam_tiny_\(name).pth"),
+                      stages: Fixtures.url("sam_tiny_\(name)_stages.safetensors"))
+    }
+
+    /// A fixture pair outside the bundle, e.g. a full-size model written by `--full`.
+    init(name: String, weights: URL, stages url: URL) throws {
         self.name = name
-        stages = try SafetensorsFile(url: Fixtures.url("sam_tiny_\(name)_stages.safetensors"))
+        self.weights = weights
+        stages = try SafetensorsFile(url: url)
         cases = try JSONDecoder().decode([Case].self, from: Data((stages.metadata["cases"] ?? "[]").utf8))
-        struct Config: Decodable { let decoder_num_heads: Int }
-        decoderHeads = try JSONDecoder().decode(Config.self, from: Data((stages.metadata["config"] ?? "{}").utf8)).decoder_num_heads
+        struct Config: Decodable {
+            struct Encoder: Decodable { let img_size: Int? }
+            let decoder_num_heads: Int
+            let image_encoder: Encoder?
+        }
+        let config = try JSONDecoder().decode(Config.self, from: Data((stages.metadata["config"] ?? "{}").utf8))
+        decoderHeads = config.decoder_num_heads
+        imgSize = config.image_encoder?.img_size
     }
 
     func loadModel() throws -> Sam {
-        try SamLoader.load(Fixtures.url("sam_tiny_\(name).pth"), decoderHeads: decoderHeads)
+        try SamLoader.load(weights, decoderHeads: decoderHeads, imgSize: imgSize)
     }
 
     func tensor(_ key: String) throws -> Tensor { try stages.tensor(named: key) }

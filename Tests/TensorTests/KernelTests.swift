@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Tensor
 import TestSupport
@@ -83,5 +84,37 @@ struct KernelTests {
         for a in 0..<2 { for b in 0..<3 { for c in 0..<4 { for d in 0..<5 {
             #expect(p.storage[((c * 2 + a) * 5 + d) * 3 + b] == x.storage[((a * 3 + b) * 4 + c) * 5 + d])
         } } } }
+    }
+}
+
+@Suite("Vectorised exp and erf agree with libm")
+struct VectorMathTests {
+    @Test("exp: relative error below 1e-6 on [-80, 80], exact zero below underflow")
+    func exp() {
+        var worst: Float = 0
+        var x: Float = -80
+        while x < 80 {
+            let v = VectorMath.exp(VectorMath.V((0..<16).map { x + Float($0) * 0.0123 }))
+            for j in 0..<16 {
+                let ref = Foundation.exp(Double(x + Float(j) * 0.0123))
+                worst = max(worst, Float(abs(Double(v[j]) - ref) / ref))
+            }
+            x += 0.37
+        }
+        #expect(worst < 1e-6, "max relative error \(worst)")
+        #expect(VectorMath.exp(VectorMath.V(repeating: -200))[0] == 0)
+    }
+
+    @Test("erf: absolute error below 5e-7 on [-6, 6], odd symmetry")
+    func erf() {
+        var worst: Double = 0
+        var x: Float = -6
+        while x < 6 {
+            let v = VectorMath.erf(VectorMath.V((0..<16).map { x + Float($0) * 0.0071 }))
+            for j in 0..<16 { worst = max(worst, abs(Double(v[j]) - Foundation.erf(Double(x + Float(j) * 0.0071)))) }
+            x += 0.113
+        }
+        #expect(worst < 5e-7, "max absolute error \(worst)")
+        #expect(VectorMath.erf(VectorMath.V(repeating: 0.7))[3] == -VectorMath.erf(VectorMath.V(repeating: -0.7))[3])
     }
 }

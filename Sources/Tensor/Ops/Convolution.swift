@@ -73,18 +73,29 @@ extension Tensor {
                         for p in planes {
                             let ch = p % c, src = xp.pointer + p * h * w, dst = op.pointer + p * oh * ow
                             let k = wp.pointer + ch * kh * kw, b0 = bias?[ch] ?? 0
+                            // Row-wise accumulation: per tap, the output columns whose input column is
+                            // inside the image are one contiguous range, so the inner loop has no branch
+                            // (and vectorises at stride 1). Taps run in the same order as the naive kernel.
                             for oy in 0..<oh {
-                                for ox in 0..<ow {
-                                    var acc: Float = b0
-                                    for ky in 0..<kh {
-                                        let iy = oy * stride - padding + ky
-                                        if iy < 0 || iy >= h { continue }
-                                        for kx in 0..<kw {
-                                            let ix = ox * stride - padding + kx
-                                            if ix >= 0 && ix < w { acc += src[iy * w + ix] * k[ky * kw + kx] }
+                                let row = dst + oy * ow
+                                row.update(repeating: b0, count: ow)
+                                for ky in 0..<kh {
+                                    let iy = oy * stride - padding + ky
+                                    if iy < 0 || iy >= h { continue }
+                                    let line = src + iy * w
+                                    for kx in 0..<kw {
+                                        let off = kx - padding, wv = k[ky * kw + kx]
+                                        if off >= w { continue }
+                                        let lo = off >= 0 ? 0 : (-off + stride - 1) / stride
+                                        let hi = min(ow, (w - 1 - off) / stride + 1)
+                                        if lo >= hi { continue }
+                                        if stride == 1 {
+                                            let s0 = line + off
+                                            for ox in lo..<hi { row[ox] += s0[ox] * wv }
+                                        } else {
+                                            for ox in lo..<hi { row[ox] += line[ox * stride + off] * wv }
                                         }
                                     }
-                                    dst[oy * ow + ox] = acc
                                 }
                             }
                         }

@@ -19,7 +19,23 @@ extension Tensor {
     }
 
     /// Exact GELU, PyTorch's default `nn.GELU()`: `0.5 x (1 + erf(x / √2))`.
-    public func gelu() -> Tensor { map { 0.5 * $0 * (1 + erff($0 * 0.70710678118654752)) } }
+    public func gelu() -> Tensor {
+        var out = self
+        out.geluInPlace()
+        return out
+    }
+
+    public mutating func geluInPlace() {
+        let n = count
+        withUnsafeMutableBufferPointer { buf in
+            let p = SendablePointer(buf.baseAddress!)
+            Parallel.forEach(n / 16 + 1, grain: 1024) { r in
+                let lo = r.lowerBound * 16, hi = min(r.upperBound * 16, n)
+                guard lo < hi else { return }
+                VectorMath.apply(p.pointer + lo, count: hi - lo) { x in 0.5 * x * (1 + VectorMath.erf(x * 0.70710678118654752)) }
+            }
+        }
+    }
     public func relu() -> Tensor { map { max($0, 0) } }
     public func sigmoid() -> Tensor { map { 1 / (1 + expf(-$0)) } }
 

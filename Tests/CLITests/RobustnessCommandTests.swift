@@ -1,0 +1,64 @@
+// `stablesam robustness` end to end with the tiny random-weight checkpoint: it runs, reports every
+// prompt type, and its numbers are in range and repeat for the same seed.
+import Foundation
+import Testing
+import TestSupport
+import VideoIO
+
+struct RobustnessJSON: Decodable, Equatable {
+    struct Scores: Decodable, Equatable {
+        let kind: String; let objects: Int; let drawsPerObject: Int
+        let mIoU: Double?; let mBIoU: Double?; let stability: Double?; let pairwiseIoU: Double?
+        enum CodingKeys: String, CodingKey {
+            case kind, objects, drawsPerObject = "draws_per_object", mIoU = "m_io_u", mBIoU = "m_bio_u", stability
+            case pairwiseIoU = "pairwise_io_u"
+        }
+    }
+    struct Engine: Decodable, Equatable { let name: String; let scores: [Scores] }
+    let objects: Int
+    let engines: [Engine]
+}
+
+@Suite("stablesam robustness")
+struct RobustnessCommandTests {
+    @Test("the sweep runs on the tiny checkpoint and gives in-range, repeatable scores for all nine prompt types")
+    func sweep() throws {
+        let dir = try CLI.temporaryDirectory()
+        let images = dir.appendingPathComponent("images"), masks = dir.appendingPathComponent("masks")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: masks, withIntermediateDirectories: true)
+        var image = RGBImage(width: 48, height: 40, fill: RGBColor(r: 30, g: 40, b: 50))
+        var indices = [UInt8](repeating: 0, count: 48 * 40)
+        for y in 8..<24 { for x in 10..<30 { image[x, y] = RGBColor(r: 220, g: 180, b: 40); indices[y * 48 + x] = 1 } }
+        for y in 28..<36 { for x in 34..<44 { image[x, y] = RGBColor(r: 40, g: 200, b: 90); indices[y * 48 + x] = 2 } }
+        try ImageWriter.writePNG(image, to: images.appendingPathComponent("scene.png"))
+        try ImageWriter.writePNG(IndexedImage(width: 48, height: 40, indices: indices), to: masks.appendingPathComponent("scene.png"))
+
+        func sweepOnce(_ name: String) throws -> RobustnessJSON {
+            let json = dir.appendingPathComponent(name)
+            let run = try CLI.run(["robustness", "--images", images.path, "--masks", masks.path,
+                                   "--model", Fixtures.url("sam_tiny_win.pth").path, "--draws", "3", "--seed", "5",
+                                   "--threads", "1", "--json", json.path, "--html", dir.appendingPathComponent("r.html").path])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout.contains("10 points"))
+            return try JSONDecoder().decode(RobustnessJSON.self, from: Data(contentsOf: json))
+        }
+        let first = try sweepOnce("a.json")
+        #expect(first.objects == 2)
+        let scores = first.engines[0].scores
+        #expect(scores.count == 9)
+        #expect(scores[0].kind == "GT box" && scores[0].drawsPerObject == 1 && scores[0].stability == nil)
+        for s in scores {
+            #expect(s.objects == 2)
+            for v in [s.mIoU, s.mBIoU, s.stability, s.pairwiseIoU].compactMap({ $0 }) { #expect(v >= 0 && v <= 1) }
+            if s.kind != "GT box" { #expect(s.drawsPerObject == 3 && s.stability != nil && s.pairwiseIoU != nil) }
+        }
+        #expect(try sweepOnce("b.json") == first)
+    }
+
+    @Test("--plugin is refused until the plugin engine exists, saying how to proceed")
+    func pluginRefused() throws {
+        let run = try CLI.run(["robustness", "--images", "/tmp", "--masks", "/tmp", "--model", "x.pth", "--plugin", "p.safetensors"])
+        #expect(run.status != 0 && run.stderr.contains("without --plugin"))
+    }
+}

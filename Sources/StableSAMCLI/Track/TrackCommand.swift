@@ -32,7 +32,7 @@ struct Track: ParsableCommand {
     @Flag(help: "Track from --start-frame towards frame 0 instead of towards the end.")
     var backward = false
 
-    @Option(help: "SAM checkpoint (.pth or .safetensors). A preset name (vit_b, vit_l, vit_h) gives random weights, for timing only.")
+    @Option(help: "SAM checkpoint (.pth or .safetensors) or a downloaded registry name (see `stablesam models`).")
     var model: String?
 
     @Option(help: "Output folder (created if missing).")
@@ -99,7 +99,7 @@ struct Track: ParsableCommand {
         let level: ProgressReporter.Level = quiet ? .quiet : verbose ? .verbose : .normal
         ProgressReporter(level: level, total: nil)
             .log("\(info.path): \(info.width)x\(info.height) \(info.codec), \(info.frameCount.map(String.init) ?? "?") frames; loading \(model)")
-        let sam = try ModelLoader.loadOrPreset(model)
+        let sam = try loadModel(model)
         // Created after loading, so frame rates and ETA measure tracking only.
         let progress = ProgressReporter(level: level, total: info.frameCount)
         var settings = TrackerSettings()
@@ -135,6 +135,19 @@ struct Track: ParsableCommand {
         progress.log(String(format: "tracked %d frames in %.1f s (%.2f fps, %.0f%% of the time outside the model); wrote %@",
                             outcome.timings.framesProcessed, outcome.timings.wallSeconds, outcome.timings.framesPerSecond,
                             100 * outcome.timings.outsideModelShare, layout.root.path))
+    }
+
+    /// `preset:NAME` (undocumented) builds that architecture with random weights, so speed
+    /// can be measured without a checkpoint; the masks are meaningless.
+    func loadModel(_ spec: String) throws -> Sam {
+        if spec.hasPrefix("preset:") {
+            let name = String(spec.dropFirst("preset:".count))
+            guard let preset = SamPreset(rawValue: name) else {
+                throw ValidationError("unknown preset \(name): one of \(SamPreset.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return preset.randomModel()
+        }
+        return try ModelLoader.load(spec)
     }
 
     /// Objects from --box (ids 1, 2, ...) or --objects.

@@ -105,6 +105,17 @@ struct TrackCommandTests {
         #expect(json.objects[0].mask.height == 64 && json.objects[0].mask.width == 48)
     }
 
+    @Test("an odd-sized ProRes input gives an overlay of the same odd size")
+    func oddSize() throws {
+        let s = try Scratch()
+        try TrackCLI.tool("ffmpeg", ["-f", "lavfi", "-i", "testsrc=size=37x23:rate=12", "-frames:v", "5", "-c:v", "prores_ks", s.path("odd.mov")])
+        let r = try track(s.path("odd.mov"), s.path("out"), ["--box", "5,5,20,15"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let overlay = s.file("out/overlay.mp4")
+        #expect(try TrackCLI.streamField(overlay, "width") == "37" && TrackCLI.streamField(overlay, "height") == "23")
+        #expect(try TrackCLI.frameTimes(overlay) == TrackCLI.frameTimes(s.file("odd.mov")))
+    }
+
     @Test("an image folder is tracked in name order at --fps")
     func imageFolder() throws {
         let s = try Scratch()

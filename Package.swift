@@ -30,12 +30,16 @@ let package = Package(
         .target(name: "SegmentAnything", dependencies: ["NN", "Tensor"], swiftSettings: optimised),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: optimised),
         .target(name: "Metrics", swiftSettings: optimised),
+        // Tracking sees models only through its `Segmenting` protocol; the CLI adapts SAM to it.
+        .target(name: "Tracking", dependencies: ["Metrics"], swiftSettings: optimised),
         .executableTarget(
             name: "StableSAMCLI",
             dependencies: [
-                "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "CMalloc",
+                "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Tracking", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            // `track` converts and copies full-resolution masks per frame in this target.
+            swiftSettings: optimised),
         .target(
             name: "TestSupport", dependencies: ["Tensor", "NN"], path: "Tests/TestSupport",
             resources: [.copy("Fixtures")]),
@@ -44,6 +48,7 @@ let package = Package(
         .testTarget(name: "SegmentAnythingTests", dependencies: ["SegmentAnything", "NN", "Tensor", "TestSupport"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics", "NN", "Tensor"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Metrics"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics", "NN", "Tensor", "Tracking"]),
     ]
 )

@@ -84,9 +84,10 @@ final class Scaler {
     /// ACCURATE_RND make the result independent of the CPU's SIMD paths; POINT (nearest)
     /// keeps chroma upsampling from blending neighbours, and makes RGB/RGBA/GRAY/PAL8 to RGB24
     /// a lossless copy.
+    /// `flags` defaults to the exact conversion above; writers that subsample chroma pass a
+    /// filtering flag instead, because point-sampled chroma makes coloured outlines jagged.
     init(width: Int32, height: Int32, from source: AVPixelFormat, to destination: AVPixelFormat,
-         path: String) throws(VideoIOError) {
-        let flags = SWS_BITEXACT | SWS_ACCURATE_RND | SWS_POINT
+         path: String, flags: Int32 = SWS_BITEXACT | SWS_ACCURATE_RND | SWS_POINT) throws(VideoIOError) {
         guard let context = sws_getContext(width, height, source, width, height, destination, flags, nil, nil, nil)
         else {
             let name = av_get_pix_fmt_name(source).map { String(cString: $0) } ?? "format \(source.rawValue)"
@@ -97,5 +98,26 @@ final class Scaler {
 
     deinit {
         sws_freeContext(pointer)
+    }
+}
+
+/// An output file being muxed (AVFormatContext with its AVIOContext).
+final class OutputContext {
+    let pointer: UnsafeMutablePointer<AVFormatContext>
+
+    init(format: String, path: String, call: FFmpegCall) throws(VideoIOError) {
+        var context: UnsafeMutablePointer<AVFormatContext>? = nil
+        try call.check(avformat_alloc_output_context2(&context, nil, format, path),
+                       "avformat_alloc_output_context2 (\(format))")
+        guard let context else {
+            throw .cannotWrite(path: path, reason: "FFmpeg has no \(format) muxer")
+        }
+        pointer = context
+        try call.check(avio_open(&context.pointee.pb, path, AVIO_FLAG_WRITE), "avio_open (create the file)")
+    }
+
+    deinit {
+        if pointer.pointee.pb != nil { avio_closep(&pointer.pointee.pb) }
+        avformat_free_context(pointer)
     }
 }

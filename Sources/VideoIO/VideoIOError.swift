@@ -16,6 +16,12 @@ public enum VideoIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case cannotWrite(path: String, reason: String)
     /// The caller passed an image FFmpeg cannot encode (e.g. zero width).
     case invalidImage(path: String, reason: String)
+    /// FFmpeg opened the file but it holds no video stream it can decode.
+    case notAVideo(path: String, reason: String)
+    /// A video stream or image folder with no frames in it.
+    case noFrames(path: String)
+    /// An image folder whose pictures do not all have the first one's size.
+    case inconsistentFrameSize(path: String, expected: String, actual: String)
 
     public var description: String {
         switch self {
@@ -33,6 +39,12 @@ public enum VideoIOError: Error, Equatable, Sendable, CustomStringConvertible {
             "cannot write \(path): \(reason)"
         case .invalidImage(let path, let reason):
             "cannot encode \(path): \(reason)"
+        case .notAVideo(let path, let reason):
+            "\(path) is not a video FFmpeg can decode: \(reason); convert it with ffmpeg or give an image folder"
+        case .noFrames(let path):
+            "\(path) holds no video frames: check that the file is complete (not a partial download)"
+        case .inconsistentFrameSize(let path, let expected, let actual):
+            "\(path) is \(actual) but the sequence's first frame is \(expected): every frame of a folder must have one size"
         }
     }
 }

@@ -1,0 +1,154 @@
+import Foundation
+import Metrics
+import Tracking
+import VideoIO
+
+/// Where each output of `track` lives in --out (DESIGN.md, "Outputs of stablesam track").
+struct TrackLayout {
+    let root: URL
+
+    var overlay: URL { root.appendingPathComponent("overlay.mp4") }
+    var matteVideo: URL { root.appendingPathComponent("matte.mov") }
+    var summary: URL { root.appendingPathComponent("summary.json") }
+    /// Tracker state after the last completed frame; what `--resume` continues from.
+    var resumeState: URL { root.appendingPathComponent(".resume.json") }
+    var framesFolder: URL { root.appendingPathComponent("frames") }
+    var paletteFolder: URL { root.appendingPathComponent("palette") }
+    func maskFolder(id: Int) -> URL { root.appendingPathComponent("masks").appendingPathComponent(String(id)) }
+
+    func frameFile(_ index: Int) -> URL { framesFolder.appendingPathComponent(Self.number(index) + ".json") }
+    func maskFile(id: Int, number: Int) -> URL { maskFolder(id: id).appendingPathComponent(Self.number(number) + ".png") }
+    func paletteFile(number: Int) -> URL { paletteFolder.appendingPathComponent(Self.number(number) + ".png") }
+
+    static func number(_ n: Int) -> String { String(format: "%06d", n) }
+
+    /// Creates the folders; an unwritable --out fails here, before the model is loaded.
+    func prepare(ids: [Int]) throws {
+        do {
+            for folder in [framesFolder, paletteFolder] + ids.map({ maskFolder(id: $0) }) {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            }
+        } catch {
+            throw CLIError.outputFolder(path: root.path, reason: error.localizedDescription)
+        }
+        guard FileManager.default.isWritableFile(atPath: framesFolder.path) else {
+            throw CLIError.outputFolder(path: root.path, reason: "permission denied")
+        }
+    }
+}
+
+/// What the model thread hands the writer thread for one source frame.
+enum WriteItem: Sendable {
+    /// Before the start frame: copied into the overlay (and matte video, fully transparent).
+    case passThrough(VideoFrame)
+    /// Done by an earlier, interrupted run: the overlay is redrawn from its JSON.
+    case replay(VideoFrame)
+    case tracked(VideoFrame, [ObjectFrame], [ObjectSnapshot])
+}
+
+/// `.resume.json`: the tracker after `frame`, and what the run was asked, so a resume with
+/// other inputs is refused rather than mixed in.
+struct ResumeState: Codable {
+    var input: String
+    var objects: [ObjectSpec]
+    var startFrame: Int
+    var frame: Int
+    var tracker: [ObjectSnapshot]
+}
+
+/// Writes every per-frame output. Lives on the writer thread: PNG and video encoding
+/// overlap with the model's work on the next frame.
+final class TrackWriter {
+    let layout: TrackLayout
+    let info: VideoInfo
+    let objects: [ObjectSpec]
+    let startNumber: Int
+    let startFrame: Int
+    private var overlay: VideoWriter
+    private var matte: VideoWriter?
+    private let encoder: JSONEncoder
+    private let decoder: JSONDecoder
+    private(set) var lastWritten: Int?
+
+    init(layout: TrackLayout, info: VideoInfo, objects: [ObjectSpec], startFrame: Int, startNumber: Int,
+         matteVideo: Bool) throws {
+        self.layout = layout
+        self.info = info
+        self.objects = objects
+        self.startFrame = startFrame
+        self.startNumber = startNumber
+        overlay = try VideoWriter(url: layout.overlay, width: info.width, height: info.height, codec: .h264,
+                                  timeBase: info.timeBase, frameRate: info.frameRate)
+        if matteVideo {
+            matte = try VideoWriter(url: layout.matteVideo, width: info.width, height: info.height, codec: .prores4444,
+                                    timeBase: info.timeBase, frameRate: info.frameRate)
+        }
+        encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+    }
+
+    func write(_ item: WriteItem) throws {
+        switch item {
+        case .passThrough(let frame):
+            try addVideoFrames(frame, masks: [])
+        case .replay(let frame):
+            let data = try Data(contentsOf: layout.frameFile(frame.index))
+            let record = try decoder.decode(Tracking.FrameRecord.self, from: data)
+            try addVideoFrames(frame, masks: record.objects.map { ($0.id, $0.box, $0.mask.decode()) })
+        case let .tracked(frame, results, snapshot):
+            try writeFiles(frame, results)
+            let state = ResumeState(input: info.path, objects: objects, startFrame: startFrame, frame: frame.index,
+                                    tracker: snapshot)
+            // After the frame's own files: a state file never points past complete outputs.
+            try AtomicFile.write(try encoder.encode(state), to: layout.resumeState)
+            try addVideoFrames(frame, masks: results.map { ($0.id, $0.box, $0.mask) })
+            lastWritten = frame.index
+        }
+    }
+
+    /// Mattes, palette image, then the frame JSON last: a JSON file means the frame is complete.
+    func writeFiles(_ frame: VideoFrame, _ results: [ObjectFrame]) throws {
+        let (w, h) = (info.width, info.height)
+        let number = startNumber + frame.index
+        var indices = [UInt8](repeating: 0, count: w * h)
+        for r in results {
+            var matte = [UInt8](repeating: 0, count: w * h)
+            for i in r.mask.indices where r.mask[i] {
+                matte[i] = 255
+                indices[i] = UInt8(r.id)  // later objects are drawn over earlier ones where masks overlap
+            }
+            try ImageWriter.writePNG(GrayImage(width: w, height: h, pixels: matte), to: layout.maskFile(id: r.id, number: number))
+        }
+        try ImageWriter.writePNG(IndexedImage(width: w, height: h, indices: indices), to: layout.paletteFile(number: number))
+        let record = Tracking.FrameRecord(frame: frame.index, time: frame.time,
+                                 objects: results.map { ObjectRecord($0, width: w, height: h) })
+        try AtomicFile.write(try encoder.encode(record), to: layout.frameFile(frame.index))
+    }
+
+    func addVideoFrames(_ frame: VideoFrame, masks: [(id: Int, box: Box?, mask: [Bool])]) throws {
+        var picture = frame.image
+        for m in masks where m.box != nil {
+            let b = m.box!
+            picture.drawObject(id: m.id, mask: m.mask, box: (b.x0, b.y0, b.x1 - 1, b.y1 - 1))
+        }
+        try overlay.append(picture, pts: frame.pts, duration: frame.duration)
+        if let matte {
+            var alpha = [UInt8](repeating: 0, count: info.width * info.height)
+            for m in masks {
+                for i in m.mask.indices where m.mask[i] { alpha[i] = 255 }
+            }
+            try matte.append(frame.image, alpha: GrayImage(width: info.width, height: info.height, pixels: alpha),
+                             pts: frame.pts, duration: frame.duration)
+        }
+    }
+
+    /// Finishes the videos (renamed into place). Not called for an interrupted run, whose
+    /// partial videos are discarded and rebuilt by `--resume`.
+    func finish() throws {
+        try overlay.finish()
+        try matte?.finish()
+    }
+}

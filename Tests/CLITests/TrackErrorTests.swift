@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+
+/// Bad input: a clear message, a non-zero exit, and nothing already on disk lost.
+@Suite("stablesam track rejects bad input", .serialized)
+struct TrackErrorTests {
+    func track(_ arguments: [String]) throws -> TrackCLI.Result {
+        try TrackCLI.run(["track"] + arguments)
+    }
+
+    func expectFailure(_ r: TrackCLI.Result, mentions text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(r.status != 0, sourceLocation: sourceLocation)
+        #expect(r.stderr.lowercased().contains(text.lowercased()), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    }
+
+    @Test("a missing video file is named in the error")
+    func missingFile() throws {
+        let s = try Scratch()
+        expectFailure(try track([s.path("nope.mp4"), "--box", "1,1,5,5", "--model", TrackCLI.tinyModel, "--out", s.path("out")]),
+                      mentions: "no such file")
+    }
+
+    @Test("a file that is not a video is refused")
+    func notAVideo() throws {
+        let s = try Scratch()
+        try Data("just text\n".utf8).write(to: s.file("notes.mp4"))
+        expectFailure(try track([s.path("notes.mp4"), "--box", "1,1,5,5", "--model", TrackCLI.tinyModel, "--out", s.path("out")]),
+                      mentions: "not a video")
+    }
+
+    @Test("a folder without images has zero frames")
+    func zeroFrames() throws {
+        let s = try Scratch()
+        try FileManager.default.createDirectory(at: s.file("empty"), withIntermediateDirectories: true)
+        expectFailure(try track([s.path("empty"), "--box", "1,1,5,5", "--model", TrackCLI.tinyModel, "--out", s.path("out")]),
+                      mentions: "no video frames")
+    }
+
+    @Test("a box outside the frame or without area is refused before any output")
+    func badBoxes() throws {
+        let s = try Scratch()
+        try TrackCLI.makeClip(s.file("clip.mp4"), frames: 2)
+        expectFailure(try track([s.path("clip.mp4"), "--box", "100,100,120,120", "--model", TrackCLI.tinyModel, "--out", s.path("out")]),
+                      mentions: "outside the 64x48 frame")
+        expectFailure(try track([s.path("clip.mp4"), "--box", "10,10,10,20", "--model", TrackCLI.tinyModel, "--out", s.path("out")]),
+                      mentions: "no area")
+        #expect(!FileManager.default.fileExists(atPath: s.path("out")))
+    }
+
+    @Test("a start frame past the end says how many frames there are")
+    func startPastEnd() throws {
+        let s = try Scratch()
+        try TrackCLI.makeClip(s.file("clip.mp4"), frames: 3)
+        let r = try track([s.path("clip.mp4"), "--box", "4,12,18,26", "--start-frame", "7", "--model", TrackCLI.tinyModel, "--out", s.path("out")])
+        expectFailure(r, mentions: "has 3 frames")
+        #expect(!FileManager.default.fileExists(atPath: s.path("out/overlay.mp4")))
+        #expect(!FileManager.default.fileExists(atPath: s.path("out/summary.json")))
+    }
+
+    @Test("an output folder that cannot be created is reported")
+    func unwritableOutput() throws {
+        let s = try Scratch()
+        try TrackCLI.makeClip(s.file("clip.mp4"), frames: 2)
+        try Data("x".utf8).write(to: s.file("occupied"))
+        expectFailure(try track([s.path("clip.mp4"), "--box", "4,12,18,26", "--model", TrackCLI.tinyModel, "--out", s.path("occupied/out")]),
+                      mentions: "cannot create output folder")
+        #expect(try Data(contentsOf: s.file("occupied")) == Data("x".utf8))
+    }
+
+    @Test("an earlier run in --out is kept unless --resume is given")
+    func keepsEarlierRun() throws {
+        let s = try Scratch()
+        try TrackCLI.makeClip(s.file("clip.mp4"), frames: 2)
+        try FileManager.default.createDirectory(at: s.file("out"), withIntermediateDirectories: true)
+        try Data("{\"mine\": true}".utf8).write(to: s.file("out/summary.json"))
+        expectFailure(try track([s.path("clip.mp4"), "--box", "4,12,18,26", "--model", TrackCLI.tinyModel, "--out", s.path("out")]),
+                      mentions: "--resume")
+        #expect(try Data(contentsOf: s.file("out/summary.json")) == Data("{\"mine\": true}".utf8))
+    }
+
+    @Test("without --model the error says a model is required for now")
+    func modelRequired() throws {
+        let s = try Scratch()
+        try TrackCLI.makeClip(s.file("clip.mp4"), frames: 2)
+        expectFailure(try track([s.path("clip.mp4"), "--box", "4,12,18,26", "--out", s.path("out")]), mentions: "--model is required")
+    }
+}

@@ -1,0 +1,239 @@
+import Testing
+import Tracking
+
+/// A scene of solid squares on black, with exact geometry per frame.
+struct Scene {
+    var width = 96, height = 64
+    /// Per object: colour and the square's (x, y, side) on each frame, nil when hidden.
+    var squares: [(color: UInt8, path: [(x: Int, y: Int, side: Int)?])]
+
+    func frame(_ t: Int) -> FramePixels {
+        var rgb = [UInt8](repeating: 0, count: width * height * 3)
+        for square in squares {
+            guard let s = square.path[t] else { continue }
+            for y in max(s.y, 0)..<min(s.y + s.side, height) {
+                for x in max(s.x, 0)..<min(s.x + s.side, width) { rgb[(y * width + x) * 3] = square.color }
+            }
+        }
+        return FramePixels(width: width, height: height, rgb: rgb)
+    }
+
+    func truth(object: Int, frame t: Int) -> [Bool] {
+        let f = frame(t)
+        return (0..<(width * height)).map { f.rgb[$0 * 3] == squares[object].color }
+    }
+}
+
+/// Segments like an ideal but prompt-bound model: the pixels of the commonest non-black
+/// colour under the prompt box, within the box grown by `reach` of its size on each side (a
+/// box that lags the object clips the mask, as a real model's mask follows its prompt).
+final class ColorSegmenter: Segmenting {
+    typealias MaskHint = Int
+    var reach = 0.5
+    var frame: FramePixels?
+    var encodeCount = 0
+    var prompts: [Box] = []
+    var hints: [Int?] = []
+    /// When set, every answer is this mask (e.g. the whole frame) with this score.
+    var forced: (mask: Bool, score: Double)?
+
+    func encode(_ frame: FramePixels) throws {
+        self.frame = frame
+        encodeCount += 1
+    }
+
+    func segment(box: Box, hint: Int?) throws -> Segmentation<Int> {
+        let f = frame!
+        prompts.append(box)
+        hints.append(hint)
+        if let forced { return Segmentation(mask: .init(repeating: forced.mask, count: f.width * f.height), score: forced.score) }
+        var counts = [Int](repeating: 0, count: 256)
+        var mask = [Bool](repeating: false, count: f.width * f.height)
+        for y in max(Int(box.y0), 0)..<min(Int(box.y1.rounded(.up)), f.height) {
+            for x in max(Int(box.x0), 0)..<min(Int(box.x1.rounded(.up)), f.width) { counts[Int(f.rgb[(y * f.width + x) * 3])] += 1 }
+        }
+        let (dx, dy) = (box.width * reach, box.height * reach)
+        let (x0, y0) = (Int((box.x0 - dx).rounded(.down)), Int((box.y0 - dy).rounded(.down)))
+        let (x1, y1) = (Int((box.x1 + dx).rounded(.up)), Int((box.y1 + dy).rounded(.up)))
+        guard let colour = (1..<256).max(by: { counts[$0] < counts[$1] }), counts[colour] > 0 else {
+            return Segmentation(mask: mask, score: 0.1)
+        }
+        for y in max(y0, 0)..<min(y1, f.height) {
+            for x in max(x0, 0)..<min(x1, f.width) where f.rgb[(y * f.width + x) * 3] == UInt8(colour) {
+                mask[y * f.width + x] = true
+            }
+        }
+        return Segmentation(mask: mask, score: 0.95, stability: 0.9, hint: colour)
+    }
+}
+
+func iou(_ a: [Bool], _ b: [Bool]) -> Double {
+    let i = zip(a, b).filter { $0 && $1 }.count, u = zip(a, b).filter { $0 || $1 }.count
+    return u == 0 ? 1 : Double(i) / Double(u)
+}
+
+@Suite("tracker")
+struct TrackerTests {
+    /// A 12-px square moving 6 px right per frame.
+    func movingScene(frames: Int = 10, hidden: Range<Int> = 0..<0) -> Scene {
+        Scene(squares: [(200, (0..<frames).map { hidden.contains($0) ? nil : (x: 4 + 6 * $0, y: 20, side: 12) })])
+    }
+
+    @Test("a moving square is followed exactly on every frame")
+    func followsMovingSquare() throws {
+        let scene = movingScene()
+        let model = ColorSegmenter()
+        let tracker = Tracker(model: model, objects: [ObjectSpec(id: 1, box: Box(x0: 4, y0: 20, x1: 16, y1: 32))],
+                              width: scene.width, height: scene.height)
+        for t in 0..<10 {
+            let result = try tracker.step(scene.frame(t))
+            #expect(result[0].state == .tracked)
+            #expect(iou(result[0].mask, scene.truth(object: 0, frame: t)) == 1, "frame \(t)")
+        }
+        #expect(tracker.stability[0].trackedFrames == 10)
+    }
+
+    @Test("constant-velocity prediction centres the prompt where the object will be")
+    func motionPrediction() throws {
+        let scene = movingScene()
+        let model = ColorSegmenter()
+        model.reach = 0  // the mask never leaves the prompt: a lagging box loses the object's front
+        var settings = TrackerSettings()
+        settings.margin = 0.25
+        let tracker = Tracker(model: model, objects: [ObjectSpec(id: 1, box: Box(x0: 4, y0: 20, x1: 16, y1: 32))],
+                              width: scene.width, height: scene.height, settings: settings)
+        var ious: [Double] = []
+        for t in 0..<10 { ious.append(iou(try tracker.step(scene.frame(t))[0].mask, scene.truth(object: 0, frame: t))) }
+        // Frame 1's prompt sits where frame 0 was (no velocity yet) and clips the square;
+        // once the velocity estimate has caught up, prompts lead the object and masks are whole.
+        #expect(ious[1] < 1)
+        #expect(ious[6...].allSatisfy { $0 == 1 }, "\(ious)")
+        let last = model.prompts[9]
+        #expect(abs(last.centerX - Double(4 + 6 * 9 + 6)) < 1.5, "\(model.prompts)")
+    }
+
+    @Test("a vanished object is occluded with an empty mask, then recovered where it reappears")
+    func occlusionAndRecovery() throws {
+        let scene = movingScene(frames: 12, hidden: 4..<7)
+        let model = ColorSegmenter()
+        let tracker = Tracker(model: model, objects: [ObjectSpec(id: 1, box: Box(x0: 4, y0: 20, x1: 16, y1: 32))],
+                              width: scene.width, height: scene.height)
+        var states: [ObjectState] = []
+        for t in 0..<12 {
+            let r = try tracker.step(scene.frame(t))[0]
+            states.append(r.state)
+            if r.state != .tracked {
+                #expect(!r.mask.contains(true), "an occluded object emits no mask")
+                #expect(r.box == nil)
+                #expect(r.rejection == "vanished")
+            } else {
+                #expect(iou(r.mask, scene.truth(object: 0, frame: t)) == 1, "frame \(t)")
+            }
+        }
+        #expect(states == [.tracked, .tracked, .tracked, .tracked, .occluded, .occluded, .occluded,
+                           .tracked, .tracked, .tracked, .tracked, .tracked])
+        #expect(tracker.stability[0].recoveries == 1)
+        #expect(tracker.stability[0].occludedFrames == 3)
+        // While hidden the search widens around the predicted position.
+        #expect(model.prompts[6].width > model.prompts[4].width)
+    }
+
+    @Test("an object gone longer than the occlusion patience is lost")
+    func lostAfterPatience() throws {
+        let scene = movingScene(frames: 8, hidden: 2..<8)
+        let model = ColorSegmenter()
+        var settings = TrackerSettings()
+        settings.occludedFrames = 2
+        let tracker = Tracker(model: model, objects: [ObjectSpec(id: 1, box: Box(x0: 4, y0: 20, x1: 16, y1: 32))],
+                              width: scene.width, height: scene.height, settings: settings)
+        let states = try (0..<8).map { try tracker.step(scene.frame($0))[0].state }
+        #expect(states == [.tracked, .tracked, .occluded, .occluded, .lost, .lost, .lost, .lost])
+        #expect(tracker.stability[0].lostFrames == 4)
+    }
+
+    @Test("a whole-frame answer is never emitted")
+    func rejectsWholeFrame() throws {
+        let scene = movingScene()
+        let model = ColorSegmenter()
+        let tracker = Tracker(model: model, objects: [ObjectSpec(id: 1, box: Box(x0: 4, y0: 20, x1: 16, y1: 32))],
+                              width: scene.width, height: scene.height)
+        _ = try tracker.step(scene.frame(0))
+        model.forced = (true, 0.99)
+        let r = try tracker.step(scene.frame(1))[0]
+        #expect(r.state == .occluded)
+        #expect(r.rejection == "whole frame")
+        #expect(!r.mask.contains(true))
+    }
+
+    @Test("a low-scoring answer counts as a quality collapse")
+    func rejectsLowScore() throws {
+        let scene = movingScene()
+        let model = ColorSegmenter()
+        let tracker = Tracker(model: model, objects: [ObjectSpec(id: 1, box: Box(x0: 4, y0: 20, x1: 16, y1: 32))],
+                              width: scene.width, height: scene.height)
+        _ = try tracker.step(scene.frame(0))
+        model.forced = (true, 0.05)
+        #expect(try tracker.step(scene.frame(1))[0].rejection != nil)
+    }
+
+    @Test("the frame is encoded once for all objects, and ids stay with their objects")
+    func encodesOncePerFrame() throws {
+        let scene = Scene(squares: [
+            (200, (0..<5).map { (x: 4 + 5 * $0, y: 4, side: 10) }),
+            (100, (0..<5).map { (x: 70 - 5 * $0, y: 40, side: 14) }),
+        ])
+        let model = ColorSegmenter()
+        let tracker = Tracker(model: model, objects: [ObjectSpec(id: 7, box: Box(x0: 4, y0: 4, x1: 14, y1: 14)),
+                                                      ObjectSpec(id: 3, name: "car", box: Box(x0: 70, y0: 40, x1: 84, y1: 54))],
+                              width: scene.width, height: scene.height)
+        for t in 0..<5 {
+            let r = try tracker.step(scene.frame(t))
+            #expect(r.map(\.id) == [7, 3])
+            #expect(r[1].name == "car")
+            #expect(iou(r[0].mask, scene.truth(object: 0, frame: t)) == 1)
+            #expect(iou(r[1].mask, scene.truth(object: 1, frame: t)) == 1)
+        }
+        #expect(model.encodeCount == 5)
+    }
+
+    @Test("a prompt pushed off-frame by the motion model is slid back inside")
+    func promptStaysInFrame() throws {
+        // The square runs off the right edge and stays gone.
+        let scene = Scene(squares: [(200, (0..<12).map { $0 < 4 ? (x: 60 + 10 * $0, y: 20, side: 10) : nil })])
+        let model = ColorSegmenter()
+        let tracker = Tracker(model: model, objects: [ObjectSpec(id: 1, box: Box(x0: 60, y0: 20, x1: 70, y1: 30))],
+                              width: scene.width, height: scene.height)
+        for t in 0..<12 { _ = try tracker.step(scene.frame(t)) }
+        for p in model.prompts {
+            #expect(!p.isDegenerate && p.x0 >= 0 && p.x1 <= 96 && p.y0 >= 0 && p.y1 <= 64)
+        }
+    }
+
+    @Test("the previous answer's hint is passed on only when mask prompts are enabled and the answer was kept")
+    func maskPromptHint() throws {
+        let scene = movingScene(frames: 6, hidden: 3..<4)
+        for enabled in [false, true] {
+            let model = ColorSegmenter()
+            var settings = TrackerSettings()
+            settings.useMaskPrompt = enabled
+            let tracker = Tracker(model: model, objects: [ObjectSpec(id: 1, box: Box(x0: 4, y0: 20, x1: 16, y1: 32))],
+                                  width: scene.width, height: scene.height, settings: settings)
+            for t in 0..<6 { _ = try tracker.step(scene.frame(t)) }
+            // The double's hint is the colour it segmented (200); frame 3 is hidden, so frame 4 starts afresh.
+            #expect(model.hints == (enabled ? [nil, 200, 200, 200, nil, 200] : [nil, nil, nil, nil, nil, nil]))
+        }
+    }
+
+    @Test("a resumed tracker continues from its snapshot")
+    func resumeFromSnapshot() throws {
+        let scene = movingScene()
+        let first = Tracker(model: ColorSegmenter(), objects: [ObjectSpec(id: 1, box: Box(x0: 4, y0: 20, x1: 16, y1: 32))],
+                            width: scene.width, height: scene.height)
+        for t in 0..<5 { _ = try first.step(scene.frame(t)) }
+        let resumed = Tracker(model: ColorSegmenter(), resuming: first.snapshot(), width: scene.width, height: scene.height)
+        #expect(resumed.nextPrompt(forObjectAt: 0) == first.nextPrompt(forObjectAt: 0))
+        let r = try resumed.step(scene.frame(5))[0]
+        #expect(iou(r.mask, scene.truth(object: 0, frame: 5)) == 1)
+        #expect(resumed.stability[0].trackedFrames == 6)
+    }
+}

@@ -28,12 +28,15 @@ public struct Segmentation<MaskHint> {
     public var stability: Double?
     /// Model-specific state that can prompt the next frame (SAM: low-res logits).
     public var hint: MaskHint?
+    /// Routing weights the model reports for this answer (Stable-SAM's `[a1, a2]`); nil when none.
+    public var route: [Double]?
 
-    public init(mask: [Bool], score: Double, stability: Double? = nil, hint: MaskHint? = nil) {
+    public init(mask: [Bool], score: Double, stability: Double? = nil, hint: MaskHint? = nil, route: [Double]? = nil) {
         self.mask = mask
         self.score = score
         self.stability = stability
         self.hint = hint
+        self.route = route
     }
 }
 

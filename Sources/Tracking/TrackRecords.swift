@@ -36,7 +36,7 @@ public struct ObjectRecord: Sendable, Codable {
     /// COCO RLE (column-major counts, pycocotools string form).
     public var mask: RLE
 
-    public init(_ object: ObjectFrame, width: Int, height: Int, route: [Double]? = nil) {
+    public init(_ object: ObjectFrame, width: Int, height: Int) {
         id = object.id
         name = object.name
         state = object.state
@@ -45,7 +45,7 @@ public struct ObjectRecord: Sendable, Codable {
         area = object.area
         score = object.score
         stability = object.stability
-        self.route = route
+        route = object.route
         rejection = object.rejection
         mask = RLE.encode(mask: object.mask, height: height, width: width)
     }

@@ -67,6 +67,8 @@ public struct ObjectFrame: Sendable {
     /// The model's score for its answer (also when the answer was rejected).
     public var score: Double
     public var stability: Double?
+    /// Stable-SAM's `[a1, a2]` for this answer when the plugin ran.
+    public var route: [Double]?
     /// Why the model's answer was rejected; nil when tracked.
     public var rejection: String?
     /// The emitted mask, row-major at frame size; all false unless `state == .tracked`.
@@ -135,14 +137,14 @@ public final class Tracker<Model: Segmenting> {
         if let rejection {
             objects[i].reject(settings: settings)
             return ObjectFrame(id: spec.id, name: spec.name, state: objects[i].state, promptBox: prompt, box: nil,
-                               area: 0, score: answer.score, stability: answer.stability, rejection: rejection,
+                               area: 0, score: answer.score, stability: answer.stability, route: answer.route, rejection: rejection,
                                mask: [Bool](repeating: false, count: width * height))
         }
         let box = Box.bounding(answer.mask, width: width, height: height)!
         objects[i].accept(box: box, mask: answer.mask, area: area, score: answer.score, stability: answer.stability,
                           hint: answer.hint, settings: settings)
         return ObjectFrame(id: spec.id, name: spec.name, state: .tracked, promptBox: prompt, box: box, area: area,
-                           score: answer.score, stability: answer.stability, rejection: nil, mask: answer.mask)
+                           score: answer.score, stability: answer.stability, route: answer.route, rejection: nil, mask: answer.mask)
     }
 }
 

@@ -12,35 +12,12 @@ enum TrackCLI {
         var stdout: String { String(decoding: output, as: UTF8.self) }
     }
 
-    /// `stablesam` sits in the products folder next to the test bundle (`swift build
-    /// --build-tests` builds it with the tests).
-    static var binary: URL {
-        let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-                          Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL]
-        for folder in candidates {
-            let url = folder.appendingPathComponent("stablesam")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return candidates[0].appendingPathComponent("stablesam")
-    }
-
     static let tinyModel = Fixtures.url("sam_tiny_win.pth").path
 
     @discardableResult
     static func run(_ arguments: [String], executable: URL? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = executable ?? binary
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes concurrently with the child, so a full pipe cannot block it.
-        let errData = ReadAll(err)
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: outData,
-                      stderr: String(decoding: errData.wait(), as: UTF8.self))
+        let r = try CLIRunner.run(arguments, executable: executable)
+        return Result(status: r.status, output: r.stdoutData, stderr: r.stderr)
     }
 
     /// Runs an FFmpeg tool; a failure throws with its stderr.
@@ -77,26 +54,6 @@ enum TrackCLI {
         String(decoding: try tool("ffprobe", ["-select_streams", "v:0", "-show_entries", "stream=\(field)",
                                              "-of", "default=noprint_wrappers=1:nokey=1", url.path]), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
-
-/// Reads a pipe to its end on a background thread.
-final class ReadAll: @unchecked Sendable {
-    // @unchecked: `data` is written once by the reading thread before `done` is signalled.
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ pipe: Pipe) {
-        let handle = pipe.fileHandleForReading
-        Thread { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }.start()
-    }
-
-    func wait() -> Data {
-        done.wait()
-        return data
     }
 }
 

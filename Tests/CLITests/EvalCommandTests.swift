@@ -2,6 +2,7 @@
 import Foundation
 import Metrics
 import Testing
+import TestSupport
 import VideoIO
 
 /// A 3-frame, 2-object scene (20x16): object 1 a square moving right, object 2 a fixed bar.
@@ -62,9 +63,9 @@ struct EvalJSON: Decodable {
 
 @Suite("stablesam eval")
 struct EvalCommandTests {
-    func evaluate(pred: URL, gt: URL, extra: [String] = []) throws -> (CLIRun, EvalJSON?) {
+    func evaluate(pred: URL, gt: URL, extra: [String] = []) throws -> (CLIRunner.Result, EvalJSON?) {
         let json = pred.deletingLastPathComponent().appendingPathComponent("report-\(UUID().uuidString).json")
-        let run = try CLI.run(["eval", "--pred", pred.path, "--gt", gt.path, "--json", json.path] + extra)
+        let run = try CLIRunner.run(["eval", "--pred", pred.path, "--gt", gt.path, "--json", json.path] + extra)
         guard run.status == 0 else { return (run, nil) }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
@@ -73,7 +74,7 @@ struct EvalCommandTests {
 
     @Test("a perfect prediction scores J = F = 1 in every input layout")
     func perfectInEveryLayout() throws {
-        let dir = try CLI.temporaryDirectory()
+        let dir = try temporaryFolder("stablesam-cli")
         try Scene.writePalette(dir.appendingPathComponent("gt"))
         try Scene.writePalette(dir.appendingPathComponent("palette"))
         try Scene.writeBinaryFolders(dir.appendingPathComponent("binary"))
@@ -88,7 +89,7 @@ struct EvalCommandTests {
 
     @Test("a prediction shifted by one pixel scores object 1's J as 20/30 on every frame")
     func shiftedPrediction() throws {
-        let dir = try CLI.temporaryDirectory()
+        let dir = try temporaryFolder("stablesam-cli")
         try Scene.writePalette(dir.appendingPathComponent("gt"))
         try Scene.writePalette(dir.appendingPathComponent("pred"), shift: 1)
         let html = dir.appendingPathComponent("report.html")
@@ -107,7 +108,7 @@ struct EvalCommandTests {
 
     @Test("mismatched frame counts fail, naming both folders")
     func frameCountMismatch() throws {
-        let dir = try CLI.temporaryDirectory()
+        let dir = try temporaryFolder("stablesam-cli")
         try Scene.writePalette(dir.appendingPathComponent("gt"))
         try Scene.writePalette(dir.appendingPathComponent("pred"), frames: 2)
         let (run, _) = try evaluate(pred: dir.appendingPathComponent("pred"), gt: dir.appendingPathComponent("gt"))
@@ -118,7 +119,7 @@ struct EvalCommandTests {
 
     @Test("a missing object fails unless --allow-missing scores it as empty")
     func missingObject() throws {
-        let dir = try CLI.temporaryDirectory()
+        let dir = try temporaryFolder("stablesam-cli")
         try Scene.writePalette(dir.appendingPathComponent("gt"))
         try Scene.writeBinaryFolders(dir.appendingPathComponent("pred"))
         try FileManager.default.removeItem(at: dir.appendingPathComponent("pred/2"))
@@ -134,7 +135,7 @@ struct EvalCommandTests {
 
     @Test("an unreadable PNG and a frame of another size fail, naming the file")
     func badFiles() throws {
-        let dir = try CLI.temporaryDirectory()
+        let dir = try temporaryFolder("stablesam-cli")
         try Scene.writePalette(dir.appendingPathComponent("gt"))
         try Scene.writeBinaryFolders(dir.appendingPathComponent("pred"))
         let broken = dir.appendingPathComponent("pred/1/001002.png")

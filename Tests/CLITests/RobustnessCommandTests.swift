@@ -23,7 +23,7 @@ struct RobustnessJSON: Decodable, Equatable {
 struct RobustnessCommandTests {
     @Test("the sweep runs on the tiny checkpoint and gives in-range, repeatable scores for all nine prompt types")
     func sweep() throws {
-        let dir = try CLI.temporaryDirectory()
+        let dir = try temporaryFolder("stablesam-cli")
         let images = dir.appendingPathComponent("images"), masks = dir.appendingPathComponent("masks")
         try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: masks, withIntermediateDirectories: true)
@@ -36,7 +36,7 @@ struct RobustnessCommandTests {
 
         func sweepOnce(_ name: String) throws -> RobustnessJSON {
             let json = dir.appendingPathComponent(name)
-            let run = try CLI.run(["robustness", "--images", images.path, "--masks", masks.path,
+            let run = try CLIRunner.run(["robustness", "--images", images.path, "--masks", masks.path,
                                    "--model", Fixtures.url("sam_tiny_win.pth").path, "--draws", "3", "--seed", "5",
                                    "--threads", "1", "--json", json.path, "--html", dir.appendingPathComponent("r.html").path])
             #expect(run.status == 0, "\(run.stderr)")
@@ -58,7 +58,7 @@ struct RobustnessCommandTests {
 
     @Test("--plugin is refused until the plugin engine exists, saying how to proceed")
     func pluginRefused() throws {
-        let run = try CLI.run(["robustness", "--images", "/tmp", "--masks", "/tmp", "--model", "x.pth", "--plugin", "p.safetensors"])
+        let run = try CLIRunner.run(["robustness", "--images", "/tmp", "--masks", "/tmp", "--model", "x.pth", "--plugin", "p.safetensors"])
         #expect(run.status != 0 && run.stderr.contains("without --plugin"))
     }
 }

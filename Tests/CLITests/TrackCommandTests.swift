@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
 import Testing
+import TestSupport
 import VideoIO
 
 /// End to end: the real binary, the tiny random-weight SAM checkpoint, generated clips.
@@ -144,7 +145,7 @@ struct TrackCommandTests {
         let s = try Scratch()
         try TrackCLI.makeClip(s.file("clip.mp4"), size: (160, 120), frames: 120, rate: 25)
         let process = Process()
-        process.executableURL = TrackCLI.binary
+        process.executableURL = try CLIRunner.executable
         process.arguments = ["track", s.path("clip.mp4"), "--model", TrackCLI.tinyModel, "--out", s.path("out"), "--quiet",
                              "--box", "4,12,18,26", "--threads", "1"]
         process.standardError = FileHandle.nullDevice

@@ -4,8 +4,9 @@ import Foundation
 public enum CLIRunner {
     public struct Result: Sendable {
         public let status: Int32
-        public let stdout: String
+        public let stdoutData: Data
         public let stderr: String
+        public var stdout: String { String(decoding: stdoutData, as: UTF8.self) }
     }
 
     public static var executable: URL {
@@ -22,7 +23,8 @@ public enum CLIRunner {
     }
 
     /// Output goes to files, not pipes, so a chatty child can never block on a full pipe.
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// `executable` runs another tool (ffmpeg, ffprobe) the same way.
+    public static func run(_ arguments: [String], executable: URL? = nil, environment: [String: String] = [:]) throws -> Result {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
@@ -30,7 +32,7 @@ public enum CLIRunner {
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let process = Process()
-        process.executableURL = try executable
+        process.executableURL = try executable ?? Self.executable
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
@@ -40,8 +42,7 @@ public enum CLIRunner {
         }
         try process.run()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+        return Result(status: process.terminationStatus, stdoutData: (try? Data(contentsOf: outURL)) ?? Data(),
                       stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
     }
 }

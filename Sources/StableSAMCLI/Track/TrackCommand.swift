@@ -35,6 +35,8 @@ struct Track: ParsableCommand {
     @Option(help: "SAM checkpoint (.pth or .safetensors) or a downloaded registry name (see `stablesam models`).")
     var model: String?
 
+    @OptionGroup var pluginOptions: PluginOptions
+
     @Option(help: "Output folder (created if missing).")
     var out: String
 
@@ -100,6 +102,7 @@ struct Track: ParsableCommand {
         ProgressReporter(level: level, total: nil)
             .log("\(info.path): \(info.width)x\(info.height) \(info.codec), \(info.frameCount.map(String.init) ?? "?") frames; loading \(model)")
         let sam = try loadModel(model)
+        try pluginOptions.attach(to: sam)
         // Created after loading, so frame rates and ETA measure tracking only.
         let progress = ProgressReporter(level: level, total: info.frameCount)
         var settings = TrackerSettings()
@@ -113,6 +116,8 @@ struct Track: ParsableCommand {
 
         var summary = TrackSummary(command: self, info: info, specs: specs, settings: settings, modelSize: sam.config.imgSize)
         summary.resumedAfterFrame = resumeState?.frame
+        summary.plugin = pluginOptions.pluginPath
+        summary.route = pluginOptions.pluginPath == nil ? nil : pluginOptions.route.rawValue
         let stop = StopSignal()
         defer { stop.disarm() }
         let outcome: RunOutcome

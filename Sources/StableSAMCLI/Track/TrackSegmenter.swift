@@ -33,6 +33,6 @@ final class TrackSegmenter: Segmenting {
         }
         return Segmentation(mask: mask, score: Double(prediction.iou[0]),
                             stability: weak > 0 ? Double(strong) / Double(weak) : nil,
-                            hint: prediction.lowResLogits)
+                            hint: prediction.lowResLogits, route: prediction.route.map { $0.map(Double.init) })
     }
 }

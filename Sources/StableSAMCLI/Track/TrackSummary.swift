@@ -38,7 +38,7 @@ struct TrackSummary: Encodable {
 
     var input: Input
     var model: Model
-    /// Stable-SAM plugin file; null while the plugin is not wired in (plain SAM).
+    /// Stable-SAM plugin file and route mode; null for plain SAM.
     var plugin: String? = nil
     var route: String? = nil
     var settings: Settings

@@ -168,6 +168,12 @@ public struct PromptTypeScores: Sendable, Codable {
     public var stability: Double?
     /// Per object, the mean IoU over all pairs of draws; averaged over objects. nil as for ST.
     public var pairwiseIoU: Double?
+
+    /// Stable JSON names (`miou`, not the `m_io_u` a snake-case encoder would make of `mIoU`).
+    enum CodingKeys: String, CodingKey {
+        case kind, objects, drawsPerObject = "draws_per_object", mIoU = "miou", mBIoU = "mbiou", stability
+        case pairwiseIoU = "pairwise_iou"
+    }
 }
 
 /// Collects masks per prompt type and turns them into `PromptTypeScores`.

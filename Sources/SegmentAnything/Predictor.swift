@@ -70,6 +70,8 @@ public final class Predictor {
     public let model: Sam
     public let transform: ResizeLongestSide
     public private(set) var imageEmbedding: Tensor?
+    /// The image behind `imageEmbedding` (nil after `setEmbedding`), so callers can skip re-encoding.
+    public private(set) var lastImage: RGB8Image?
     public private(set) var inputImage: Tensor?
     public private(set) var originalSize = (h: 0, w: 0)
     public private(set) var inputSize = (h: 0, w: 0)
@@ -88,6 +90,7 @@ public final class Predictor {
         inputSize = (resized.height, resized.width)
         inputImage = input
         imageEmbedding = model.imageEncoder(input)
+        lastImage = image
     }
 
     /// Uses an embedding computed elsewhere (e.g. cached), for an image of `originalSize`.
@@ -95,6 +98,7 @@ public final class Predictor {
         self.originalSize = originalSize
         inputSize = transform.outputSize(height: originalSize.h, width: originalSize.w)
         imageEmbedding = embedding
+        lastImage = nil
     }
 
     public func predict(_ prompt: Prompt, multimask: Bool) throws -> Prediction {

@@ -5,8 +5,8 @@ import SegmentAnything
 import Tensor
 import VideoIO
 
-/// A promptable segmenter as the robustness sweep sees it: plain SAM today; SAM with the Stable-SAM
-/// plugin conforms the same way once its engine lands, and then runs beside it on identical prompts.
+/// A promptable segmenter as the robustness sweep sees it: plain SAM, or SAM with the Stable-SAM
+/// plugin, run side by side on identical prompts.
 protocol PromptSegmenting {
     var name: String { get }
     /// Encodes an image (once per image, shared by all its objects and prompts).
@@ -15,23 +15,30 @@ protocol PromptSegmenting {
     func segment(_ prompt: SweepPrompt) throws -> BinaryMask
 }
 
-/// Plain SAM through `Predictor`, single-mask output as the paper's box and point results use.
+/// SAM through a `Predictor`, single-mask output as the paper's box and point results use. Engines
+/// may share one predictor (the plugin's `regular` route is plain SAM bit for bit), so an image is
+/// encoded once for all of them.
 final class SamSegmenter: PromptSegmenting {
     let name: String
     let predictor: Predictor
+    /// The plugin route this engine runs with; nil when the model has no plugin.
+    let route: Route?
     private var size = (w: 0, h: 0)
 
-    init(name: String, model: Sam) {
+    init(name: String, predictor: Predictor, route: Route? = nil) {
         self.name = name
-        predictor = Predictor(model: model)
+        self.predictor = predictor
+        self.route = route
     }
 
     func setImage(_ image: RGBImage) throws {
         size = (image.width, image.height)
-        predictor.setImage(RGB8Image(width: image.width, height: image.height, pixels: image.pixels))
+        let frame = RGB8Image(width: image.width, height: image.height, pixels: image.pixels)
+        if predictor.imageEmbedding == nil || predictor.lastImage != frame { predictor.setImage(frame) }
     }
 
     func segment(_ prompt: SweepPrompt) throws -> BinaryMask {
+        if let route { predictor.model.plugin?.route = route }
         let p = Prompt(box: prompt.box.map { ($0.x0, $0.y0, $0.x1, $0.y1) },
                        points: prompt.points.map { Prompt.Point(x: $0.x, y: $0.y, positive: true) })
         let prediction = try predictor.predict(p, multimask: false)
@@ -92,15 +99,19 @@ struct Robustness: ParsableCommand {
     func validate() throws {
         guard draws >= 2 else { throw ValidationError("--draws must be at least 2 (ST and pairwise IoU compare draws)") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        if plugin != nil {
-            throw ValidationError("the Stable-SAM plugin engine is not available in this build yet; run without --plugin for plain SAM")
-        }
     }
 
     func run() throws {
         BLAS.setThreads(threads)
         let pairs = try RobustnessInput.pairs(images: images, masks: masks)
-        let engines: [any PromptSegmenting] = [SamSegmenter(name: "SAM", model: try SamLoader.load(URL(fileURLWithPath: model)))]
+        let sam = try ModelLoader.load(model)
+        let predictor = Predictor(model: sam)
+        var engines: [any PromptSegmenting] = [SamSegmenter(name: "SAM", predictor: predictor)]
+        if let plugin {
+            sam.plugin = try StableSAMPlugin.load(URL(fileURLWithPath: plugin), for: sam)
+            engines = [SamSegmenter(name: "SAM", predictor: predictor, route: .regular),
+                       SamSegmenter(name: "Stable-SAM", predictor: predictor, route: .auto)]
+        }
         let sweep = RobustnessProtocol(seed: seed, draws: draws)
         var accumulators = engines.map { _ in RobustnessAccumulator(boundaryRatio: sweep.boundaryRatio) }
         var objectCount = 0

@@ -10,8 +10,8 @@ struct RobustnessJSON: Decodable, Equatable {
         let kind: String; let objects: Int; let drawsPerObject: Int
         let mIoU: Double?; let mBIoU: Double?; let stability: Double?; let pairwiseIoU: Double?
         enum CodingKeys: String, CodingKey {
-            case kind, objects, drawsPerObject = "draws_per_object", mIoU = "m_io_u", mBIoU = "m_bio_u", stability
-            case pairwiseIoU = "pairwise_io_u"
+            case kind, objects, drawsPerObject = "draws_per_object", mIoU = "miou", mBIoU = "mbiou", stability
+            case pairwiseIoU = "pairwise_iou"
         }
     }
     struct Engine: Decodable, Equatable { let name: String; let scores: [Scores] }
@@ -21,9 +21,10 @@ struct RobustnessJSON: Decodable, Equatable {
 
 @Suite("stablesam robustness")
 struct RobustnessCommandTests {
-    @Test("the sweep runs on the tiny checkpoint and gives in-range, repeatable scores for all nine prompt types")
-    func sweep() throws {
-        let dir = try temporaryFolder("stablesam-cli")
+    static let model = Fixtures.url("sam_tiny_win.pth").path
+
+    /// One 48x40 image with two objects (palette PNG ground truth).
+    func makeDataset(in dir: URL) throws -> (images: URL, masks: URL) {
         let images = dir.appendingPathComponent("images"), masks = dir.appendingPathComponent("masks")
         try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: masks, withIntermediateDirectories: true)
@@ -33,11 +34,19 @@ struct RobustnessCommandTests {
         for y in 28..<36 { for x in 34..<44 { image[x, y] = RGBColor(r: 40, g: 200, b: 90); indices[y * 48 + x] = 2 } }
         try ImageWriter.writePNG(image, to: images.appendingPathComponent("scene.png"))
         try ImageWriter.writePNG(IndexedImage(width: 48, height: 40, indices: indices), to: masks.appendingPathComponent("scene.png"))
+        return (images, masks)
+    }
+
+    @Test("the sweep runs on the tiny checkpoint and gives in-range, repeatable scores for all nine prompt types")
+    func sweep() throws {
+        let dir = try temporaryFolder("stablesam-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (images, masks) = try makeDataset(in: dir)
 
         func sweepOnce(_ name: String) throws -> RobustnessJSON {
             let json = dir.appendingPathComponent(name)
             let run = try CLIRunner.run(["robustness", "--images", images.path, "--masks", masks.path,
-                                   "--model", Fixtures.url("sam_tiny_win.pth").path, "--draws", "3", "--seed", "5",
+                                   "--model", Self.model, "--draws", "3", "--seed", "5",
                                    "--threads", "1", "--json", json.path, "--html", dir.appendingPathComponent("r.html").path])
             #expect(run.status == 0, "\(run.stderr)")
             #expect(run.stdout.contains("10 points"))
@@ -56,9 +65,19 @@ struct RobustnessCommandTests {
         #expect(try sweepOnce("b.json") == first)
     }
 
-    @Test("--plugin is refused until the plugin engine exists, saying how to proceed")
-    func pluginRefused() throws {
-        let run = try CLIRunner.run(["robustness", "--images", "/tmp", "--masks", "/tmp", "--model", "x.pth", "--plugin", "p.safetensors"])
-        #expect(run.status != 0 && run.stderr.contains("without --plugin"))
+    @Test("--plugin runs SAM and Stable-SAM side by side on the same prompts")
+    func pluginSideBySide() throws {
+        let dir = try temporaryFolder("stablesam-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (images, masks) = try makeDataset(in: dir)
+        let json = dir.appendingPathComponent("r.json")
+        let run = try CLIRunner.run(["robustness", "--images", images.path, "--masks", masks.path, "--model", Self.model,
+                                     "--plugin", Fixtures.url("plugin_tiny_large.safetensors").path, "--draws", "3",
+                                     "--json", json.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("Stable-SAM mIoU"), "\(run.stdout)")
+        struct Report: Decodable { struct Engine: Decodable { let name: String }; let engines: [Engine] }
+        let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: json))
+        #expect(report.engines.map(\.name) == ["SAM", "Stable-SAM"])
     }
 }

@@ -52,24 +52,23 @@ extension TinyViT {
                 for i in 0..<(n * n) { ab[h * n * n + i] = attentionBiases.storage[h * n + Int(attentionBiasIdxs[i])] }
             }
             var out = Tensor(zeros: [b, n, outRow])
-            var scores = [Float](repeating: 0, count: n * n)
             qkvOut.withUnsafeBufferPointer { all in
                 out.withUnsafeMutableBufferPointer { o in
-                    for w in 0..<b {
-                        for h in 0..<numHeads {
+                    ab.withUnsafeBufferPointer { biases in
+                        let src = SendableConstPointer(all.baseAddress!), dst = SendablePointer(o.baseAddress!)
+                        let bias = SendableConstPointer(biases.baseAddress!)
+                        let heads = numHeads, kd = keyDim, dv = d
+                        BLAS.independentProblems(b * heads, scratch: n * n) { i, scores in
+                            let (w, h) = (i / heads, i % heads)
                             // q, k, v of this head are column blocks of the qkv rows: no permute needed.
-                            let q = all.baseAddress! + w * n * row + h * headWidth
-                            let k = q + keyDim, v = q + 2 * keyDim
-                            scores.withUnsafeMutableBufferPointer { s in
-                                ab.withUnsafeBufferPointer { src in
-                                    s.baseAddress!.update(from: src.baseAddress! + h * n * n, count: n * n)
-                                }
-                                BLAS.sgemm(transB: true, m: n, n: n, k: keyDim, alpha: scale, a: q, lda: row, b: k, ldb: row,
-                                           beta: 1, c: s.baseAddress!, ldc: n)
-                                Tensor.softmaxRows(s.baseAddress!, rows: n, columns: n)
-                                BLAS.sgemm(m: n, n: d, k: n, a: s.baseAddress!, lda: n, b: v, ldb: row,
-                                           c: o.baseAddress! + w * n * outRow + h * d, ldc: outRow)
-                            }
+                            let q = src.pointer + w * n * row + h * headWidth
+                            let k = q + kd, v = q + 2 * kd
+                            scores.update(from: bias.pointer + h * n * n, count: n * n)
+                            BLAS.sgemm(transB: true, m: n, n: n, k: kd, alpha: scale, a: q, lda: row, b: k, ldb: row,
+                                       beta: 1, c: scores, ldc: n)
+                            Tensor.softmaxRowsSerial(scores, rows: n, columns: n)
+                            BLAS.sgemm(m: n, n: dv, k: n, a: scores, lda: n, b: v, ldb: row,
+                                       c: dst.pointer + w * n * outRow + h * dv, ldc: outRow)
                         }
                     }
                 }

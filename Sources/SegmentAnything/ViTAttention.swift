@@ -3,7 +3,8 @@ import NN
 import Tensor
 
 /// Multi-head self-attention with SAM's decomposed relative positions (MViTv2).
-/// Runs one (batch, head) at a time so a global block's `[HW, HW]` score matrix exists once, not per head.
+/// Each (window, head) is one independent problem with its own score buffer, so a global block's
+/// `[HW, HW]` scores exist once per worker, not once per head.
 public final class ViTAttention: Layer {
     public let numHeads: Int
     public let qkv: Linear          // qkv.weight [3C, C]
@@ -41,26 +42,20 @@ public final class ViTAttention: Layer {
         let scale = 1 / Float(hd).squareRoot()
         let heads = b * numHeads
         var out = Tensor(zeros: [heads, n, hd])
-        var scores = [Float](repeating: 0, count: n * n)
-        var relH = [Float](repeating: 0, count: n * h), relW = [Float](repeating: 0, count: n * w)
         qkvT.withUnsafeBufferPointer { all in
             out.withUnsafeMutableBufferPointer { o in
-                for i in 0..<heads {
-                    let q = all.baseAddress! + i * n * hd
+                let src = SendableConstPointer(all.baseAddress!), dst = SendablePointer(o.baseAddress!)
+                // One (window, head) per problem; scratch = scores [n, n] + relH [n, h] + relW [n, w].
+                BLAS.independentProblems(heads, scratch: n * n + n * h + n * w) { i, scratch in
+                    let q = src.pointer + i * n * hd
                     let k = q + heads * n * hd, v = k + heads * n * hd
-                    scores.withUnsafeMutableBufferPointer { s in
-                        BLAS.sgemm(transB: true, m: n, n: n, k: hd, alpha: scale, a: q, lda: hd, b: k, ldb: hd,
-                                   c: s.baseAddress!, ldc: n)
-                        if let rh, let rw {
-                            addDecomposedRelPos(s.baseAddress!, q: q, h: h, w: w, hd: hd, rh: rh, rw: rw,
-                                                relH: &relH, relW: &relW)
-                        }
-                        Tensor.softmaxRows(s.baseAddress!, rows: n, columns: n)
+                    BLAS.sgemm(transB: true, m: n, n: n, k: hd, alpha: scale, a: q, lda: hd, b: k, ldb: hd, c: scratch, ldc: n)
+                    if let rh, let rw {
+                        addDecomposedRelPos(scratch, q: q, h: h, w: w, hd: hd, rh: rh, rw: rw,
+                                            relH: scratch + n * n, relW: scratch + n * n + n * h)
                     }
-                    scores.withUnsafeBufferPointer { s in
-                        BLAS.sgemm(m: n, n: hd, k: n, a: s.baseAddress!, lda: n, b: v, ldb: hd,
-                                   c: o.baseAddress! + i * n * hd, ldc: hd)
-                    }
+                    Tensor.softmaxRowsSerial(scratch, rows: n, columns: n)
+                    BLAS.sgemm(m: n, n: hd, k: n, a: scratch, lda: n, b: v, ldb: hd, c: dst.pointer + i * n * hd, ldc: hd)
                 }
             }
         }
@@ -95,32 +90,28 @@ public func getRelPos(q qSize: Int, k kSize: Int, _ relPos: Tensor) -> Tensor {
 /// `add_decomposed_rel_pos` for one head: `scores[(qy,qx),(ky,kx)] += q·Rh[qy,ky] + q·Rw[qx,kx]`
 /// where `q` is the unscaled query. Both terms are small GEMMs, one per row / column of the grid.
 func addDecomposedRelPos(_ scores: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, h: Int, w: Int, hd: Int,
-                         rh: Tensor, rw: Tensor, relH: inout [Float], relW: inout [Float]) {
+                         rh: Tensor, rw: Tensor, relH: UnsafeMutablePointer<Float>, relW: UnsafeMutablePointer<Float>) {
     let n = h * w
-    relH.withUnsafeMutableBufferPointer { rH in
-        relW.withUnsafeMutableBufferPointer { rW in
-            rh.withUnsafeBufferPointer { tabH in
-                // relH[qy, qx, ky] = q[qy, qx, :] · Rh[qy, ky, :]
-                for qy in 0..<h {
-                    BLAS.sgemm(transB: true, m: w, n: h, k: hd, a: q + qy * w * hd, lda: hd,
-                               b: tabH.baseAddress! + qy * h * hd, ldb: hd, c: rH.baseAddress! + qy * w * h, ldc: h)
-                }
-            }
-            rw.withUnsafeBufferPointer { tabW in
-                // relW[qy, qx, kx] = q[qy, qx, :] · Rw[qx, kx, :]; rows of one qx are w*hd apart.
-                for qx in 0..<w {
-                    BLAS.sgemm(transB: true, m: h, n: w, k: hd, a: q + qx * hd, lda: w * hd,
-                               b: tabW.baseAddress! + qx * w * hd, ldb: hd, c: rW.baseAddress! + qx * w, ldc: w * w)
-                }
-            }
-            for qi in 0..<n {
-                let row = scores + qi * n
-                let hRow = rH.baseAddress! + qi * h, wRow = rW.baseAddress! + qi * w
-                for ky in 0..<h {
-                    let base = row + ky * w, hv = hRow[ky]
-                    for kx in 0..<w { base[kx] += hv + wRow[kx] }
-                }
-            }
+    rh.withUnsafeBufferPointer { tabH in
+        // relH[qy, qx, ky] = q[qy, qx, :] · Rh[qy, ky, :]
+        for qy in 0..<h {
+            BLAS.sgemm(transB: true, m: w, n: h, k: hd, a: q + qy * w * hd, lda: hd,
+                       b: tabH.baseAddress! + qy * h * hd, ldb: hd, c: relH + qy * w * h, ldc: h)
+        }
+    }
+    rw.withUnsafeBufferPointer { tabW in
+        // relW[qy, qx, kx] = q[qy, qx, :] · Rw[qx, kx, :]; rows of one qx are w*hd apart.
+        for qx in 0..<w {
+            BLAS.sgemm(transB: true, m: h, n: w, k: hd, a: q + qx * hd, lda: w * hd,
+                       b: tabW.baseAddress! + qx * w * hd, ldb: hd, c: relW + qx * w, ldc: w * w)
+        }
+    }
+    for qi in 0..<n {
+        let row = scores + qi * n
+        let hRow = relH + qi * h, wRow = relW + qi * w
+        for ky in 0..<h {
+            let base = row + ky * w, hv = hRow[ky]
+            for kx in 0..<w { base[kx] += hv + wRow[kx] }
         }
     }
 }

@@ -31,6 +31,22 @@ public enum BLAS {
     /// report GFLOP/s without a hand-maintained FLOP formula per model.
     public static let flops = Atomic<Int>(0)
 
+    /// Runs `count` independent GEMM-sized problems (attention of one window and head) spread over
+    /// the workers, each calling single-threaded BLAS: OpenBLAS's own thread hand-off costs more
+    /// than a 196x196x64 GEMM, and splitting whole problems keeps both cores busy without it.
+    /// Each worker gets its own `scratch`-float buffer. The BLAS thread count is restored after.
+    public static func independentProblems(_ count: Int, scratch: Int,
+                                           _ body: @Sendable (Int, UnsafeMutablePointer<Float>) -> Void) {
+        let saved = threads
+        setThreads(1)
+        defer { setThreads(saved) }
+        Parallel.forEach(count, workers: min(saved, Parallel.workers)) { range in
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(scratch, 1))
+            defer { buffer.deallocate() }
+            for i in range { body(i, buffer) }
+        }
+    }
+
     /// Sets OpenBLAS's worker count once for the process (the CLI's `--threads`).
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
     public static var threads: Int { Int(openblas_get_num_threads()) }

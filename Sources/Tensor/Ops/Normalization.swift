@@ -60,6 +60,11 @@ extension Tensor {
         withUnsafeMutableBufferPointer { buf in Tensor.softmaxRows(buf.baseAddress!, rows: rows, columns: c) }
     }
 
+    /// In-place softmax on the calling thread only (for code already running on a worker).
+    public static func softmaxRowsSerial(_ p: UnsafeMutablePointer<Float>, rows: Int, columns c: Int) {
+        ck_softmax_rows(p, rows, c)
+    }
+
     /// In-place softmax of `rows` contiguous rows of `columns` values, rows split across workers.
     public static func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, columns c: Int) {
         let o = SendablePointer(p)

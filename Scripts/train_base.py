@@ -110,7 +110,7 @@ def resize_longest(img: np.ndarray, lab: np.ndarray, size: int):
 
 def to_input(sam: Sam, im: np.ndarray, size: int) -> torch.Tensor:
     """uint8 HxWx3 (already resized) -> normalised, padded [3, size, size]."""
-    x = torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1).float()
+    x = torch.from_numpy(np.array(im, dtype=np.float32)).permute(2, 0, 1)
     x = (x - sam.pixel_mean[:, 0, 0, None, None]) / sam.pixel_std[:, 0, 0, None, None]
     return F.pad(x, (0, size - x.shape[2], 0, size - x.shape[1]))
 
@@ -491,7 +491,7 @@ def main() -> None:
         train_s += time.time() - t0
         if a.bench and step == end - a.bench + 2:
             t_bench, c_bench = time.time(), time.process_time()
-        stats["loss"] = float(loss)
+        stats["loss"] = float(loss.detach())
         stats["grad_norm"] = float(gn)
         for k, v in stats.items():
             agg[k] = agg.get(k, 0.0) + v

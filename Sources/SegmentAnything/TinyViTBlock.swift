@@ -65,10 +65,10 @@ extension TinyViT {
                             let k = q + kd, v = q + 2 * kd
                             scores.update(from: bias.pointer + h * n * n, count: n * n)
                             BLAS.sgemm(transB: true, m: n, n: n, k: kd, alpha: scale, a: q, lda: row, b: k, ldb: row,
-                                       beta: 1, c: scores, ldc: n)
+                                       beta: 1, c: scores, ldc: n, serial: true)
                             Tensor.softmaxRowsSerial(scores, rows: n, columns: n)
                             BLAS.sgemm(m: n, n: dv, k: n, a: scores, lda: n, b: v, ldb: row,
-                                       c: dst.pointer + w * n * outRow + h * dv, ldc: outRow)
+                                       c: dst.pointer + w * n * outRow + h * dv, ldc: outRow, serial: true)
                         }
                     }
                 }

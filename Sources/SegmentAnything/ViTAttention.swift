@@ -49,13 +49,13 @@ public final class ViTAttention: Layer {
                 BLAS.independentProblems(heads, scratch: n * n + n * h + n * w) { i, scratch in
                     let q = src.pointer + i * n * hd
                     let k = q + heads * n * hd, v = k + heads * n * hd
-                    BLAS.sgemm(transB: true, m: n, n: n, k: hd, alpha: scale, a: q, lda: hd, b: k, ldb: hd, c: scratch, ldc: n)
+                    BLAS.sgemm(transB: true, m: n, n: n, k: hd, alpha: scale, a: q, lda: hd, b: k, ldb: hd, c: scratch, ldc: n, serial: true)
                     if let rh, let rw {
                         addDecomposedRelPos(scratch, q: q, h: h, w: w, hd: hd, rh: rh, rw: rw,
                                             relH: scratch + n * n, relW: scratch + n * n + n * h)
                     }
                     Tensor.softmaxRowsSerial(scratch, rows: n, columns: n)
-                    BLAS.sgemm(m: n, n: hd, k: n, a: scratch, lda: n, b: v, ldb: hd, c: dst.pointer + i * n * hd, ldc: hd)
+                    BLAS.sgemm(m: n, n: hd, k: n, a: scratch, lda: n, b: v, ldb: hd, c: dst.pointer + i * n * hd, ldc: hd, serial: true)
                 }
             }
         }
@@ -96,14 +96,14 @@ func addDecomposedRelPos(_ scores: UnsafeMutablePointer<Float>, q: UnsafePointer
         // relH[qy, qx, ky] = q[qy, qx, :] · Rh[qy, ky, :]
         for qy in 0..<h {
             BLAS.sgemm(transB: true, m: w, n: h, k: hd, a: q + qy * w * hd, lda: hd,
-                       b: tabH.baseAddress! + qy * h * hd, ldb: hd, c: relH + qy * w * h, ldc: h)
+                       b: tabH.baseAddress! + qy * h * hd, ldb: hd, c: relH + qy * w * h, ldc: h, serial: true)
         }
     }
     rw.withUnsafeBufferPointer { tabW in
         // relW[qy, qx, kx] = q[qy, qx, :] · Rw[qx, kx, :]; rows of one qx are w*hd apart.
         for qx in 0..<w {
             BLAS.sgemm(transB: true, m: h, n: w, k: hd, a: q + qx * hd, lda: w * hd,
-                       b: tabW.baseAddress! + qx * w * hd, ldb: hd, c: relW + qx * w, ldc: w * w)
+                       b: tabW.baseAddress! + qx * w * hd, ldb: hd, c: relW + qx * w, ldc: w * w, serial: true)
         }
     }
     for qi in 0..<n {

@@ -6,16 +6,41 @@ import Synchronization
 public enum BLAS {
     /// Row-major `C = alpha * op(A) * op(B) + beta * C`, op(X) = X or Xᵀ.
     /// `A` is `[m, k]` (or `[k, m]` when `transA`), `B` is `[k, n]` (or `[n, k]` when `transB`).
-    @inlinable
+    ///
+    /// OpenBLAS always runs single-threaded here; large products are split into row (or column)
+    /// blocks, one per worker. OpenBLAS's own pool spins (sched_yield) between calls and took a core
+    /// from the element-wise kernels; a split is as fast for large GEMMs and costs nothing between them.
+    /// `serial` keeps the call on the calling thread (for code already running on a worker).
     public static func sgemm(
         transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, serial: Bool = false
     ) {
-        gemmCall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        _ = singleThreadedOpenBLAS
+        let workers = serial ? 1 : threads
+        // Below ~4 MFLOP a split costs more in hand-off than it saves.
+        guard workers > 1, 2 * m * n * k >= 1 << 22, max(m, n) >= 2 * workers else {
+            gemmCall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        let (ap, bp, cp) = (SendableConstPointer(a), SendableConstPointer(b), SendablePointer(c))
+        if m >= n {
+            Parallel.forEach(m, workers: workers) { rows in
+                // Rows of op(A): rows of A, or columns of A when transposed.
+                let aBlock = ap.pointer + (transA ? rows.lowerBound : rows.lowerBound * lda)
+                gemmCall(transA, transB, rows.count, n, k, alpha, aBlock, lda, bp.pointer, ldb, beta,
+                         cp.pointer + rows.lowerBound * ldc, ldc)
+            }
+        } else {
+            Parallel.forEach(n, workers: workers) { cols in
+                // Columns of op(B): columns of B, or rows of B when transposed.
+                let bBlock = bp.pointer + (transB ? cols.lowerBound * ldb : cols.lowerBound)
+                gemmCall(transA, transB, m, cols.count, k, alpha, ap.pointer, lda, bBlock, ldb, beta,
+                         cp.pointer + cols.lowerBound, ldc)
+            }
+        }
     }
 
-    @usableFromInline
     static func gemmCall(
         _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
@@ -27,27 +52,29 @@ public enum BLAS {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// Set once, before the first product.
+    static let singleThreadedOpenBLAS: Void = openblas_set_num_threads(1)
+
     /// Floating-point operations issued through GEMM since start (2·m·n·k each): `bench` reads it to
     /// report GFLOP/s without a hand-maintained FLOP formula per model.
     public static let flops = Atomic<Int>(0)
 
+    private static let workerCount = Atomic<Int>(Parallel.workers)
+
     /// Runs `count` independent GEMM-sized problems (attention of one window and head) spread over
-    /// the workers, each calling single-threaded BLAS: OpenBLAS's own thread hand-off costs more
-    /// than a 196x196x64 GEMM, and splitting whole problems keeps both cores busy without it.
-    /// Each worker gets its own `scratch`-float buffer. The BLAS thread count is restored after.
+    /// the workers; `body` must call `sgemm(..., serial: true)`. Splitting whole problems keeps both
+    /// cores busy where a 196x196x64 product is too small to split. Each worker gets its own
+    /// `scratch`-float buffer.
     public static func independentProblems(_ count: Int, scratch: Int,
                                            _ body: @Sendable (Int, UnsafeMutablePointer<Float>) -> Void) {
-        let saved = threads
-        setThreads(1)
-        defer { setThreads(saved) }
-        Parallel.forEach(count, workers: min(saved, Parallel.workers)) { range in
+        Parallel.forEach(count, workers: threads) { range in
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(scratch, 1))
             defer { buffer.deallocate() }
             for i in range { body(i, buffer) }
         }
     }
 
-    /// Sets OpenBLAS's worker count once for the process (the CLI's `--threads`).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// Worker count for products (the CLI's `--threads`); OpenBLAS itself stays single-threaded.
+    public static func setThreads(_ n: Int) { workerCount.store(max(1, n), ordering: .relaxed) }
+    public static var threads: Int { workerCount.load(ordering: .relaxed) }
 }

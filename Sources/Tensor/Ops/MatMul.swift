@@ -38,11 +38,20 @@ extension Tensor {
         return Tensor(shape: outShape) { out in
             withUnsafeBufferPointer { a in
                 other.withUnsafeBufferPointer { b in
-                    for i in 0..<batch {
+                    let (ap, bp, op) = (SendableConstPointer(a.baseAddress!), SendableConstPointer(b.baseAddress!),
+                                        SendablePointer(out.baseAddress!))
+                    // Several heads: one product per worker. One product: let sgemm split it.
+                    let perWorker = batch > 1
+                    let run: @Sendable (Int) -> Void = { i in
                         BLAS.sgemm(transB: transposeOther, m: m, n: n, k: k, alpha: alpha,
-                                   a: a.baseAddress! + i * m * k, lda: k,
-                                   b: b.baseAddress! + (otherBatch == 1 ? 0 : i * k * n),
-                                   ldb: transposeOther ? k : n, c: out.baseAddress! + i * m * n, ldc: n)
+                                   a: ap.pointer + i * m * k, lda: k,
+                                   b: bp.pointer + (otherBatch == 1 ? 0 : i * k * n),
+                                   ldb: transposeOther ? k : n, c: op.pointer + i * m * n, ldc: n, serial: perWorker)
+                    }
+                    if perWorker {
+                        BLAS.independentProblems(batch, scratch: 0) { i, _ in run(i) }
+                    } else {
+                        run(0)
                     }
                 }
             }

@@ -101,8 +101,8 @@ public final class Sam: Layer {
     /// Upscale to the padded input, crop the padding, resize to the original (both bilinear, align_corners=false).
     public func postprocessMasks(_ lowRes: Tensor, inputSize: (h: Int, w: Int), originalSize: (h: Int, w: Int)) -> Tensor {
         let s = config.imgSize
-        let full = lowRes.bilinearResized(height: s, width: s, alignCorners: false)
-        let cropped = full.permuted([0, 2, 3, 1]).croppedBHWC(height: inputSize.h, width: inputSize.w).permuted([0, 3, 1, 2])
+        // Upscale to the padded square but compute only the unpadded top-left part (the crop).
+        let cropped = lowRes.bilinearResized(height: s, width: s, alignCorners: false, keep: inputSize)
         return cropped.bilinearResized(height: originalSize.h, width: originalSize.w, alignCorners: false)
     }
 }

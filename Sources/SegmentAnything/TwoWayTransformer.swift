@@ -25,16 +25,35 @@ public final class DecoderAttention: Layer {
     }
 
     /// q: [B, Nq, C], k and v: [B, Nk, C] -> [B, Nq, C]
+    /// Heads are column blocks of the projections (row stride = internal width), so each (batch, head)
+    /// runs as strided GEMMs on the projections as they are: no split/merge permutes.
     public func callAsFunction(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
         let b = q.shape[0], nq = q.shape[1], nk = k.shape[1]
-        let d = qProj.weight.shape[0], hd = d / numHeads
-        // [B, N, heads, hd] -> [B, heads, N, hd]
-        let qh = qProj(q).reshaped([b, nq, numHeads, hd]).permuted([0, 2, 1, 3])
-        let kh = kProj(k).reshaped([b, nk, numHeads, hd]).permuted([0, 2, 1, 3])
-        let vh = vProj(v).reshaped([b, nk, numHeads, hd]).permuted([0, 2, 1, 3])
-        var attn = qh.matmul(kh, transposeOther: true, alpha: 1 / Float(hd).squareRoot())
-        attn.softmaxInPlace()
-        let out = attn.matmul(vh).permuted([0, 2, 1, 3]).reshaped([b, nq, d])
+        let d = qProj.weight.shape[0], hd = d / numHeads, heads = numHeads
+        let (qp, kp, vp) = (qProj(q), kProj(k), vProj(v))
+        let scale = 1 / Float(hd).squareRoot()
+        var out = Tensor(zeros: [b, nq, d])
+        qp.withUnsafeBufferPointer { qb in
+            kp.withUnsafeBufferPointer { kb in
+                vp.withUnsafeBufferPointer { vb in
+                    out.withUnsafeMutableBufferPointer { ob in
+                        let (qs, ks, vs) = (SendableConstPointer(qb.baseAddress!), SendableConstPointer(kb.baseAddress!),
+                                            SendableConstPointer(vb.baseAddress!))
+                        let os = SendablePointer(ob.baseAddress!)
+                        BLAS.independentProblems(b * heads, scratch: nq * nk) { p, scores in
+                            let (i, h) = (p / heads, p % heads)
+                            let qh = qs.pointer + i * nq * d + h * hd
+                            let kh = ks.pointer + i * nk * d + h * hd, vh = vs.pointer + i * nk * d + h * hd
+                            BLAS.sgemm(transB: true, m: nq, n: nk, k: hd, alpha: scale, a: qh, lda: d, b: kh, ldb: d,
+                                       c: scores, ldc: nk, serial: true)
+                            Tensor.softmaxRowsSerial(scores, rows: nq, columns: nk)
+                            BLAS.sgemm(m: nq, n: hd, k: nk, a: scores, lda: nk, b: vh, ldb: d,
+                                       c: os.pointer + i * nq * d + h * hd, ldc: d, serial: true)
+                        }
+                    }
+                }
+            }
+        }
         return outProj(out)
     }
 }

@@ -62,6 +62,14 @@ struct KernelTests {
         #expect(r.passed, "\(r)")
     }
 
+    @Test("a resize that keeps the top-left part equals the full resize cropped")
+    func bilinearKeep() {
+        let x = randomTensor([1, 2, 5, 6], seed: 19)
+        let full = x.bilinearResized(height: 20, width: 24, alignCorners: false)
+        let cropped = full.slice(axis: 2, 0..<13).slice(axis: 3, 0..<17)
+        #expect(x.bilinearResized(height: 20, width: 24, alignCorners: false, keep: (13, 17)) == cropped)
+    }
+
     @Test("softmax rows sum to one and keep order; GELU is the erf form")
     func softmaxAndGelu() {
         let x = randomTensor([4, 9], seed: 17, scale: 20)

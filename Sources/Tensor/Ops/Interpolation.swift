@@ -13,11 +13,15 @@ extension Tensor {
         }
     }
 
-    /// Bilinear resize of `[N, C, H, W]` to `[N, C, outH, outW]`.
-    public func bilinearResized(height outH: Int, width outW: Int, alignCorners: Bool) -> Tensor {
+    /// Bilinear resize of `[N, C, H, W]` to `[N, C, outH, outW]`. With `keep`, only the top-left
+    /// `keep.h x keep.w` of that output is computed and returned (a resize followed by a crop, as
+    /// SAM's postprocessing does, without producing the part it throws away).
+    public func bilinearResized(height fullH: Int, width fullW: Int, alignCorners: Bool,
+                                keep: (h: Int, w: Int)? = nil) -> Tensor {
         let (nc, h, w) = (shape[0] * shape[1], shape[2], shape[3])
-        let ty = Tensor.linearTaps(input: h, output: outH, alignCorners: alignCorners)
-        let tx = Tensor.linearTaps(input: w, output: outW, alignCorners: alignCorners)
+        let ty = Tensor.linearTaps(input: h, output: fullH, alignCorners: alignCorners)
+        let tx = Tensor.linearTaps(input: w, output: fullW, alignCorners: alignCorners)
+        let outH = min(keep?.h ?? fullH, fullH), outW = min(keep?.w ?? fullW, fullW)
         return Tensor(shape: [shape[0], shape[1], outH, outW]) { o in
             let op = SendablePointer(o.baseAddress!)
             withUnsafeBufferPointer { x in

@@ -21,10 +21,12 @@ public enum Parallel {
 
     /// Runs `body(range)` over `0..<count` split into contiguous chunks, one per worker.
     /// Small jobs (below `grain` items) run inline: thread hand-off costs more than they do.
-    public static func forEach(_ count: Int, grain: Int = 1, workers: Int = Parallel.workers,
+    /// `chunksPerWorker` > 1 cuts the work finer than the worker count so that GCD hands chunks to
+    /// whichever worker is free: a core shared with another process then slows one chunk, not half the job.
+    public static func forEach(_ count: Int, grain: Int = 1, workers: Int = Parallel.workers, chunksPerWorker: Int = 1,
                                _ body: @Sendable (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let chunks = min(max(workers, 1), max(1, count / max(grain, 1)))
+        let chunks = min(max(workers, 1) * max(chunksPerWorker, 1), max(1, count / max(grain, 1)))
         if chunks <= 1 { body(0..<count); return }
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             let lo = count * c / chunks, hi = count * (c + 1) / chunks

@@ -30,12 +30,13 @@ let package = Package(
         .target(name: "SegmentAnything", dependencies: ["NN", "Tensor"], swiftSettings: optimised),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: optimised),
         .target(name: "Metrics", swiftSettings: optimised),
+        .target(name: "DefaultModel", resources: [.copy("Resources")]),
         // Tracking sees models only through its `Segmenting` protocol; the CLI adapts SAM to it.
         .target(name: "Tracking", dependencies: ["Metrics"], swiftSettings: optimised),
         .executableTarget(
             name: "StableSAMCLI",
             dependencies: [
-                "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Tracking", "CMalloc",
+                "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Tracking", "CMalloc", "DefaultModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // `track` converts and copies full-resolution masks per frame in this target.

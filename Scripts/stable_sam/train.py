@@ -162,9 +162,28 @@ def train(sam, data, out, base_model, seed=0, batch_size=4, lr=1e-3, options=Non
     return plugin, records
 
 
+def load_base(checkpoint, model_type):
+    """The frozen base SAM: an official .pth through the registry, or our own small model (the
+    bundled default) from its safetensors export, rebuilt with the official modules."""
+    if str(checkpoint).endswith(".safetensors"):
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from train_base import build_sam   # Scripts/train_base.py: the default model's architecture
+        with safe_open(checkpoint, "pt") as f:
+            config = json.loads(f.metadata()["config"])
+        sam = build_sam(config)
+        state = {k: v.float() for k, v in load_file(checkpoint).items()}
+        sam.load_state_dict(state, strict=True)
+        return sam.eval()
+    return sam_model_registry[model_type](checkpoint=checkpoint)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", required=True, help="base SAM checkpoint (official .pth)")
+    parser.add_argument("--checkpoint", required=True,
+                        help="base SAM checkpoint: an official .pth (with --model-type), or a safetensors export of "
+                             "Scripts/train_base.py (its architecture is in the file's metadata)")
     parser.add_argument("--model-type", default="vit_b", choices=sorted(sam_model_registry))
     parser.add_argument("--data", required=True, help="folder with images/ and masks/ (see the module doc)")
     parser.add_argument("--out", required=True, help="plugin file to write (.safetensors)")
@@ -178,7 +197,7 @@ def main(argv=None):
     parser.add_argument("--key-pe", default=Options.key_pe, choices=["grid", "deformed"])
     args = parser.parse_args(argv)
     torch.use_deterministic_algorithms(True)
-    sam = sam_model_registry[args.model_type](checkpoint=args.checkpoint)
+    sam = load_base(args.checkpoint, args.model_type)
     options = Options(offset_scale=args.offset_scale, route_token=args.route_token, key_pe=args.key_pe)
     train(sam, args.data, args.out, base_model=Path(args.checkpoint).name, seed=args.seed, batch_size=args.batch_size,
           lr=args.lr, options=options, log=args.log, max_steps=args.max_steps)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DefaultModel
 import Foundation
 import NN
 import SegmentAnything
@@ -18,6 +19,8 @@ struct Models: AsyncParsableCommand {
 
         func run() throws {
             if let plugin { return try describe(plugin) }
+            try describeDefault()
+            print("")
             print("cache: \(ModelRegistry.cacheDirectory.path)  (set STABLESAM_CACHE to move it)")
             print("model   encoder          decoder width   Stable-SAM plugin parameters   checkpoint")
             for preset in SamPreset.allCases {
@@ -38,6 +41,34 @@ struct Models: AsyncParsableCommand {
                       + count.formatted(.number).padding(toLength: 31, withPad: " ", startingAt: 0)
                       + state)
             }
+        }
+
+        /// The bundled model and plugin: what they are and how they were trained (from their metadata).
+        private func describeDefault() throws {
+            guard let modelURL = DefaultModel.modelURL else {
+                print("default: the bundled model is missing (looked in \(DefaultModel.searchedFolders.map(\.path).joined(separator: ", ")))")
+                return
+            }
+            let sam = try SamLoader.load(modelURL)
+            let file = try SafetensorsFile(url: modelURL)
+            let provenance = Self.json(file.metadata["provenance"])
+            print("default (used when --model is not given): \(modelURL.path)")
+            print("  a small SAM (\(sam.parameterCount.formatted(.number)) parameters, \(sam.config.imgSize) px input, decoder width \(sam.config.maskDecoder.transformerDim)) trained from scratch by Scripts/train_base.py")
+            print("  on generated scenes (Scripts/scenes): for the bundled clips, tests and demos, not for real footage")
+            let keys = ["steps", "images_seen", "train_wall_seconds", "heldout_eval"]
+            print("  training: " + keys.compactMap { k in provenance[k].map { "\(k) \($0)" } }.joined(separator: ", "))
+            if let pluginURL = DefaultModel.pluginURL {
+                let plugin = try SafetensorsFile(url: pluginURL)
+                let count = plugin.entries.reduce(0) { $0 + $1.shape.reduce(1, *) }
+                let p = Self.json(plugin.metadata["provenance"])
+                print("  plugin: \(pluginURL.lastPathComponent), \(count.formatted(.number)) parameters, RTS on the frozen base: "
+                      + ["trainer", "steps", "samples", "seed"].compactMap { k in p[k].map { "\(k) \($0)" } }.joined(separator: ", "))
+            }
+        }
+
+        static func json(_ text: String?) -> [String: Any] {
+            guard let text, let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return [:] }
+            return object
         }
 
         private func describe(_ path: String) throws {

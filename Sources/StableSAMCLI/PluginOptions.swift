@@ -1,4 +1,5 @@
 import ArgumentParser
+import DefaultModel
 import Foundation
 import SegmentAnything
 
@@ -7,16 +8,29 @@ extension Route: ExpressibleByArgument {}
 /// `--plugin PATH|none` and `--route auto|deformable|regular`, shared by the commands that run the
 /// mask decoder (`segment`; `track` adopts the same group).
 struct PluginOptions: ParsableArguments {
-    @Option(help: "Stable-SAM plugin file (safetensors, from Scripts/stable_sam), or 'none' for plain SAM.")
-    var plugin: String = "none"
+    @Option(help: "Stable-SAM plugin file (safetensors, from Scripts/stable_sam), 'none' for plain SAM, or 'default': the bundled plugin with the bundled model, none with any other model.")
+    var plugin: String = "default"
 
     @Option(help: "How block 2 mixes deformed and regular features: auto (the plugin's router), deformable (a = 1, 0) or regular (a = 0, 1: plain SAM).")
     var route: Route = .auto
 
-    var pluginPath: String? { plugin == "none" ? nil : plugin }
+    /// The plugin file to load with `model` (a `--model` value), or nil for plain SAM.
+    func pluginPath(model: String) throws -> String? { try Self.resolve(plugin, model: model) }
+
+    /// `none` -> nil; `default` -> the bundled plugin with the bundled model, nil with any other; else a path.
+    static func resolve(_ plugin: String, model: String) throws -> String? {
+        switch plugin {
+        case "none": return nil
+        case "default":
+            guard model == ModelLoader.defaultSpec else { return nil }
+            guard let url = DefaultModel.pluginURL else { throw ModelSpecError.defaultMissing(DefaultModel.pluginFile) }
+            return url.path
+        default: return plugin
+        }
+    }
 
     func validate() throws {
-        if pluginPath == nil && route == .deformable {
+        if plugin == "none" && route == .deformable {
             throw ValidationError("--route deformable needs a plugin: give --plugin PATH")
         }
     }
@@ -24,8 +38,11 @@ struct PluginOptions: ParsableArguments {
     /// Loads the plugin (checked against `sam`'s decoder), attaches it with the chosen route and
     /// says what was loaded on stderr. Returns nil for plain SAM.
     @discardableResult
-    func attach(to sam: Sam) throws -> StableSAMPlugin? {
-        guard let path = pluginPath else { return nil }
+    func attach(to sam: Sam, model: String) throws -> StableSAMPlugin? {
+        guard let path = try pluginPath(model: model) else {
+            if route == .deformable { throw ValidationError("--route deformable needs a plugin: give --plugin PATH") }
+            return nil
+        }
         let plugin = try StableSAMPlugin.load(URL(fileURLWithPath: path), for: sam)
         plugin.route = route
         sam.plugin = plugin

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DefaultModel
 import Foundation
 import Metrics
 import SegmentAnything
@@ -75,11 +76,11 @@ struct Robustness: ParsableCommand {
     @Option(help: "Folder of ground-truth masks, one per image (same name stem).")
     var masks: String
 
-    @Option(help: "SAM checkpoint: official .pth (ViT-B/L/H) or safetensors.")
-    var model: String
+    @Option(help: "SAM checkpoint (.pth or safetensors), a downloaded registry name, or 'default' (the bundled model).")
+    var model: String = ModelLoader.defaultSpec
 
-    @Option(help: "Stable-SAM plugin weights (safetensors).")
-    var plugin: String?
+    @Option(help: "Stable-SAM plugin weights (safetensors), 'none', or 'default' (the bundled plugin with the bundled model); with a plugin, SAM and Stable-SAM run side by side.")
+    var plugin: String = "default"
 
     @Option(help: "Random draws per object and prompt type.")
     var draws: Int = 20
@@ -107,8 +108,8 @@ struct Robustness: ParsableCommand {
         let sam = try ModelLoader.load(model)
         let predictor = Predictor(model: sam)
         var engines: [any PromptSegmenting] = [SamSegmenter(name: "SAM", predictor: predictor)]
-        if let plugin {
-            sam.plugin = try StableSAMPlugin.load(URL(fileURLWithPath: plugin), for: sam)
+        if let path = try PluginOptions.resolve(plugin, model: model) {
+            sam.plugin = try StableSAMPlugin.load(URL(fileURLWithPath: path), for: sam)
             engines = [SamSegmenter(name: "SAM", predictor: predictor, route: .regular),
                        SamSegmenter(name: "Stable-SAM", predictor: predictor, route: .auto)]
         }

@@ -17,8 +17,8 @@ struct Segment: ParsableCommand {
     @Argument(help: "Image file (PNG, JPEG, BMP, TIFF, WebP: anything FFmpeg decodes).")
     var image: String
 
-    @Option(help: "SAM checkpoint (.pth or safetensors), or a downloaded registry name such as vit_b (see `stablesam models`).")
-    var model: String
+    @Option(help: "SAM checkpoint (.pth or safetensors), a downloaded registry name such as vit_b (see `stablesam models`), or 'default': the small bundled model, for the bundled clips and demos.")
+    var model: String = ModelLoader.defaultSpec
 
     @Option(help: "Box prompt in pixels, origin top-left.")
     var box: BoxArgument?
@@ -55,14 +55,14 @@ struct Segment: ParsableCommand {
         try prompt.validate(width: rgb.width, height: rgb.height)
 
         let sam = try SamLoader.load(modelURL)
-        try pluginOptions.attach(to: sam)
+        let plugin = try pluginOptions.attach(to: sam, model: model)
         let predictor = Predictor(model: sam)
         predictor.setImage(frame)
         let prediction = try predictor.predict(prompt, multimask: multimask)
 
         let outURL = URL(fileURLWithPath: out, isDirectory: true)
         try SegmentOutput(image: rgb, prompt: prompt, prediction: prediction, modelPath: model,
-                          pluginPath: pluginOptions.pluginPath, routeMode: pluginOptions.route,
+                          pluginPath: plugin == nil ? nil : try pluginOptions.pluginPath(model: model), routeMode: pluginOptions.route,
                           imagePath: image, multimask: multimask).write(to: outURL)
         print("wrote \(outURL.appendingPathComponent("mask.png").path), overlay.png and result.json")
     }

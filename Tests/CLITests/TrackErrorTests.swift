@@ -78,10 +78,11 @@ struct TrackErrorTests {
         #expect(try Data(contentsOf: s.file("out/summary.json")) == Data("{\"mine\": true}".utf8))
     }
 
-    @Test("without --model the error says a model is required for now")
-    func modelRequired() throws {
+    @Test("a missing checkpoint file is named in the error")
+    func missingModel() throws {
         let s = try Scratch()
         try TrackCLI.makeClip(s.file("clip.mp4"), frames: 2)
-        expectFailure(try track([s.path("clip.mp4"), "--box", "4,12,18,26", "--out", s.path("out")]), mentions: "--model is required")
+        expectFailure(try track([s.path("clip.mp4"), "--box", "4,12,18,26", "--model", s.path("nope.pth"), "--out", s.path("out")]),
+                      mentions: "nope.pth")
     }
 }

@@ -32,8 +32,8 @@ struct Track: ParsableCommand {
     @Flag(help: "Track from --start-frame towards frame 0 instead of towards the end.")
     var backward = false
 
-    @Option(help: "SAM checkpoint (.pth or .safetensors) or a downloaded registry name (see `stablesam models`).")
-    var model: String?
+    @Option(help: "SAM checkpoint (.pth or .safetensors), a downloaded registry name (see `stablesam models`), or 'default': the small bundled model, for the bundled clips and demos.")
+    var model: String = ModelLoader.defaultSpec
 
     @OptionGroup var pluginOptions: PluginOptions
 
@@ -84,7 +84,6 @@ struct Track: ParsableCommand {
     }
 
     func run() throws {
-        guard let model else { throw TrackError.modelRequired }
         let specs = try objectSpecs()
         let reader = try VideoReader(url: URL(fileURLWithPath: video),
                                      folderFrameRate: Rational(Int((fps * 1000).rounded()), 1000))
@@ -102,7 +101,7 @@ struct Track: ParsableCommand {
         ProgressReporter(level: level, total: nil)
             .log("\(info.path): \(info.width)x\(info.height) \(info.codec), \(info.frameCount.map(String.init) ?? "?") frames; loading \(model)")
         let sam = try loadModel(model)
-        try pluginOptions.attach(to: sam)
+        let plugin = try pluginOptions.attach(to: sam, model: model)
         // Created after loading, so frame rates and ETA measure tracking only.
         let progress = ProgressReporter(level: level, total: info.frameCount)
         var settings = TrackerSettings()
@@ -116,8 +115,8 @@ struct Track: ParsableCommand {
 
         var summary = TrackSummary(command: self, info: info, specs: specs, settings: settings, modelSize: sam.config.imgSize)
         summary.resumedAfterFrame = resumeState?.frame
-        summary.plugin = pluginOptions.pluginPath
-        summary.route = pluginOptions.pluginPath == nil ? nil : pluginOptions.route.rawValue
+        summary.plugin = plugin == nil ? nil : try pluginOptions.pluginPath(model: model)
+        summary.route = plugin == nil ? nil : pluginOptions.route.rawValue
         let stop = StopSignal()
         defer { stop.disarm() }
         let outcome: RunOutcome

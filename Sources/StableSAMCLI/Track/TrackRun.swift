@@ -191,7 +191,6 @@ enum TrackError: Error, CustomStringConvertible {
     case badObjects(path: String, reason: String)
     case previousRun(path: String)
     case cannotResume(path: String, reason: String)
-    case modelRequired
 
     var description: String {
         switch self {
@@ -205,8 +204,6 @@ enum TrackError: Error, CustomStringConvertible {
             "\(path) already holds a track run (summary.json): pass --resume to continue it, or choose another --out"
         case let .cannotResume(path, reason):
             "cannot resume in \(path): \(reason)"
-        case .modelRequired:
-            "--model is required for now (the built-in default model is not shipped yet): pass a SAM checkpoint (.pth or .safetensors)"
         }
     }
 }

@@ -58,7 +58,7 @@ struct TrackSummary: Encodable {
                       pixelFormat: info.pixelFormat, frameRate: info.frameRate.description,
                       timeBase: info.timeBase.description, frameCountDeclared: info.frameCount,
                       durationSeconds: info.duration, rotation: info.rotation, imageSequence: info.isImageSequence)
-        model = Model(path: command.model ?? "", imageSize: modelSize)
+        model = Model(path: command.model, imageSize: modelSize)
         self.settings = Settings(objects: specs, startFrame: command.startFrame, backward: command.backward,
                                  startNumber: command.startNumber, matteVideo: command.matteVideo, tracker: settings)
         versions = ["stablesam": StableSAMVersion.string, "ffmpeg": FFmpegInfo.version]

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The bundled default model's figures for README: J&F on every bundled clip (held-out photos) with
 # and without the Stable-SAM plugin, and the robustness sweep on held-out still images.
-#   Scripts/measure-default.sh [HELDOUT_DIR]   HELDOUT_DIR: images/ + masks/ from Scripts/scenes/make_images.py --split heldout
+#   Scripts/measure-default.sh [HELDOUT_DIR [N]]   HELDOUT_DIR: images/ + masks/ from
+#       Scripts/scenes/make_images.py --split heldout (train_base.py writes <run>/data/heldout);
+#       the sweep uses its first N images by name (default 60: ~5 min on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product stablesam >/dev/null
@@ -28,5 +30,11 @@ done
 
 if [ -n "${1:-}" ]; then
     echo
-    "$bin" robustness --images "$1/images" --masks "$1/masks" --json "$out/robustness.json" --html "$out/robustness.html" 2>/dev/null
+    mkdir -p "$out/heldout/images" "$out/heldout/masks"
+    for img in $(ls "$1/images" | sort | head -n "${2:-60}"); do
+        cp "$1/images/$img" "$out/heldout/images/"
+        cp "$1/masks/${img%.*}.png" "$out/heldout/masks/"
+    done
+    "$bin" robustness --images "$out/heldout/images" --masks "$out/heldout/masks" \
+        --json "$out/robustness.json" --html "$out/robustness.html" 2>/dev/null
 fi

@@ -95,6 +95,10 @@ struct Track: ParsableCommand {
         let layout = TrackLayout(root: URL(fileURLWithPath: out, isDirectory: true))
         let resumeState = try resumeCheck(layout: layout, specs: specs)
         try layout.prepare(ids: specs.map(\.id))
+        // Armed before the model loads, so a Ctrl-C during loading also ends in a clean,
+        // resumable (interrupted) run rather than a killed process.
+        let stop = StopSignal()
+        defer { stop.disarm() }
 
         BLAS.setThreads(threads)
         let level: ProgressReporter.Level = quiet ? .quiet : verbose ? .verbose : .normal
@@ -117,8 +121,6 @@ struct Track: ParsableCommand {
         summary.resumedAfterFrame = resumeState?.frame
         summary.plugin = plugin == nil ? nil : try pluginOptions.pluginPath(model: model)
         summary.route = plugin == nil ? nil : pluginOptions.route.rawValue
-        let stop = StopSignal()
-        defer { stop.disarm() }
         let outcome: RunOutcome
         if backward {
             outcome = try BackwardRun(videoURL: URL(fileURLWithPath: video), folderFrameRate: Rational(Int((fps * 1000).rounded()), 1000),

@@ -285,15 +285,10 @@ def run_case(predictor, case, tensors, k, check_sign=True):
     return low_res, iou
 
 
-def make_tiny(name, cfg):
-    seed = config_seed(name)
-    torch.manual_seed(seed)
-    sam = build_tiny_sam(cfg)
-    perturb(sam, torch.Generator().manual_seed(seed + 1))
-    rng = np.random.default_rng(seed)
-    image = test_image(cfg["image_width"], cfg["image_height"], rng)
-
-    predictor = SamPredictor(sam)
+def record_image_stages(sam, image, tensors, label="", predictor_class=SamPredictor):
+    """Runs `predictor_class(sam).set_image` (segment_anything's SamPredictor, or MobileSAM's) and records image, resized_image, input_image, image_embedding and
+    dense_pe into `tensors` (recomputed stage by stage and checked against the predictor's)."""
+    predictor = predictor_class(sam)
     predictor.set_image(image)
     resized = predictor.transform.apply_image(image)
     with torch.no_grad():
@@ -302,22 +297,41 @@ def make_tiny(name, cfg):
         embedding = sam.image_encoder(input_image)
         dense_pe = sam.prompt_encoder.get_dense_pe()
     assert torch.equal(embedding, predictor.features), "recomputed image embedding differs"
-    tensors = {"image": image, "resized_image": resized, "input_image": f32(input_image),
-               "image_embedding": f32(embedding), "dense_pe": f32(dense_pe)}
-    print(f"{name}: image {image.shape} resized {resized.shape} embedding {tuple(embedding.shape)}")
+    tensors.update({"image": image, "resized_image": resized, "input_image": f32(input_image),
+                    "image_embedding": f32(embedding), "dense_pe": f32(dense_pe)})
+    print(f"{label}: image {image.shape} resized {resized.shape} embedding {tuple(embedding.shape)}")
+    return predictor
 
+
+def record_cases(predictor, cases, tensors, check_sign=True):
+    """Runs every prompt case (a mask_from_case case takes that case's best low-res mask) and
+    returns the cases' metadata."""
     cases_meta, lows = [], {}
-    for k, case in enumerate(prompt_cases(cfg["image_width"], cfg["image_height"])):
+    for k, case in enumerate(cases):
         if "mask_from_case" in case:
             low_res, iou = lows[case["mask_from_case"]]
             case["mask_input"] = low_res[int(np.argmax(iou))][None]
-        lows[k] = run_case(predictor, case, tensors, k)
+        lows[k] = run_case(predictor, case, tensors, k, check_sign=check_sign)
         inputs = [n for n in ("point_coords", "point_labels", "box", "mask_input") if case.get(n) is not None]
         entry = dict(k=k, description=case["description"], multimask=case["multimask"], inputs=inputs,
                      dense=f"case{k}.dense" if "mask_input" in inputs else "no_mask_dense")
         if "mask_from_case" in case:
             entry["mask_input_from"] = dict(case=case["mask_from_case"], mask="argmax of iou")
         cases_meta.append(entry)
+    return cases_meta
+
+
+def make_tiny(name, cfg):
+    seed = config_seed(name)
+    torch.manual_seed(seed)
+    sam = build_tiny_sam(cfg)
+    perturb(sam, torch.Generator().manual_seed(seed + 1))
+    rng = np.random.default_rng(seed)
+    image = test_image(cfg["image_width"], cfg["image_height"], rng)
+
+    tensors = {}
+    predictor = record_image_stages(sam, image, tensors, label=name)
+    cases_meta = record_cases(predictor, prompt_cases(cfg["image_width"], cfg["image_height"]), tensors)
 
     FIXTURES.mkdir(parents=True, exist_ok=True)
     pth, stages = FIXTURES / f"sam_tiny_{name}.pth", FIXTURES / f"sam_tiny_{name}_stages.safetensors"

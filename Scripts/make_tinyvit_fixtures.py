@@ -128,33 +128,10 @@ def perturb_mobile_sam(sam, generator):
 
 def record(sam, image, cases, tensors, check_sign):
     """Stages as make_fixtures.make_tiny records them, plus two layers' attention_bias_idxs."""
-    predictor = SamPredictor(sam)
-    predictor.set_image(image)
-    resized = predictor.transform.apply_image(image)
-    with torch.no_grad():
-        x = torch.as_tensor(resized).permute(2, 0, 1).contiguous()[None]
-        input_image = sam.preprocess(x)
-        embedding = sam.image_encoder(input_image)
-        dense_pe = sam.prompt_encoder.get_dense_pe()
-    assert torch.equal(embedding, predictor.features), "recomputed image embedding differs"
-    tensors.update({"image": image, "resized_image": resized, "input_image": mf.f32(input_image),
-                    "image_embedding": mf.f32(embedding), "dense_pe": mf.f32(dense_pe)})
+    predictor = mf.record_image_stages(sam, image, tensors, label="tinyvit", predictor_class=SamPredictor)
     for i, layer in enumerate(sam.image_encoder.layers[1:], start=1):
         tensors[f"attention_bias_idxs.layers.{i}"] = layer.blocks[0].attn.attention_bias_idxs.numpy().astype(np.float32)
-    print(f"image {image.shape} resized {resized.shape} embedding {tuple(embedding.shape)}")
-    cases_meta, lows = [], {}
-    for k, case in enumerate(cases):
-        if "mask_from_case" in case:
-            low_res, iou = lows[case["mask_from_case"]]
-            case["mask_input"] = low_res[int(np.argmax(iou))][None]
-        lows[k] = mf.run_case(predictor, case, tensors, k, check_sign=check_sign)
-        inputs = [n for n in ("point_coords", "point_labels", "box", "mask_input") if case.get(n) is not None]
-        entry = dict(k=k, description=case["description"], multimask=case["multimask"], inputs=inputs,
-                     dense=f"case{k}.dense" if "mask_input" in inputs else "no_mask_dense")
-        if "mask_from_case" in case:
-            entry["mask_input_from"] = dict(case=case["mask_from_case"], mask="argmax of iou")
-        cases_meta.append(entry)
-    return cases_meta
+    return mf.record_cases(predictor, cases, tensors, check_sign=check_sign)
 
 
 def make_reduced():

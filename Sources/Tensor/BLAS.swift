@@ -1,4 +1,5 @@
 internal import CBLAS
+internal import CKernels
 import Synchronization
 
 /// Every call into CBLAS lives in this file (ggml-blas style: one place to audit and to test
@@ -18,6 +19,10 @@ public enum BLAS {
     ) {
         _ = singleThreadedOpenBLAS
         let workers = serial ? 1 : threads
+        if ownKernel, m > 0, n > 0 {
+            packedGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers: workers)
+            return
+        }
         // Below ~4 MFLOP a split costs more in hand-off than it saves.
         guard workers > 1, 2 * m * n * k >= 1 << 22, max(m, n) >= 2 * workers else {
             gemmCall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -53,6 +58,50 @@ public enum BLAS {
         flops.add(2 * m * n * k, ordering: .relaxed)
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// The AVX-512 kernel in CKernels where the CPU has it (twice OpenBLAS's Haswell kernels here).
+    public static let ownKernel = ck_sgemm_available() != 0
+
+    /// Which GEMM runs the products, for `bench` reports.
+    public static var kernelName: String { ownKernel ? "StableSAM AVX-512 (CKernels)" : "OpenBLAS" }
+
+    /// Packs op(B) once, then splits C into row blocks (or column panels when C is wide and short)
+    /// handed dynamically to the workers, which share the packed B.
+    static func packedGemm(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, workers: Int
+    ) {
+        flops.add(2 * m * n * k, ordering: .relaxed)
+        let mr = Int(CK_SGEMM_MR), nr = Int(CK_SGEMM_NR)
+        let panels = (n + nr - 1) / nr
+        let packedCount = ck_sgemm_packed_b_floats(k, n)
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: packedCount)
+        defer { packed.deallocate() }
+        let (ap, bp, cp, pp) = (SendableConstPointer(a), SendableConstPointer(b), SendablePointer(c),
+                                SendablePointer(packed))
+        // Below ~4 MFLOP a split costs more in hand-off than it saves.
+        let split = workers > 1 && 2 * m * n * k >= 1 << 22
+        Parallel.forEach(panels, grain: split && packedCount >= 1 << 16 ? 8 : panels, workers: workers) { r in
+            ck_sgemm_pack_b(transB ? 1 : 0, k, n, bp.pointer, ldb, pp.pointer, r.lowerBound, r.upperBound)
+        }
+        let rowBlocks = (m + mr - 1) / mr
+        if !split || rowBlocks >= 2 * workers {
+            // Four blocks per worker, handed out dynamically: a core shared with another process
+            // then slows one block, not half the product.
+            Parallel.forEach(rowBlocks, grain: split ? 1 : rowBlocks, workers: workers, chunksPerWorker: 4) { blocks in
+                let r0 = blocks.lowerBound * mr, rows = min(blocks.upperBound * mr, m) - r0
+                let aBlock = ap.pointer + (transA ? r0 : r0 * lda)
+                ck_sgemm_packed(transA ? 1 : 0, rows, n, k, alpha, aBlock, lda, pp.pointer, 0, panels, beta,
+                                cp.pointer + r0 * ldc, ldc)
+            }
+        } else {
+            Parallel.forEach(panels, grain: 1, workers: workers, chunksPerWorker: 4) { r in
+                ck_sgemm_packed(transA ? 1 : 0, m, n, k, alpha, ap.pointer, lda, pp.pointer, r.lowerBound,
+                                r.upperBound, beta, cp.pointer, ldc)
+            }
+        }
     }
 
     /// Set once, before the first product.

@@ -13,3 +13,29 @@ void ck_gelu(float *p, long n);
 /// y = LayerNorm(x) over the last dimension (biased variance, as PyTorch).
 void ck_layernorm_rows(const float *x, float *y, const float *weight, const float *bias,
                        long rows, long cols, float eps);
+
+// ---- SGEMM (sgemm_avx512.c) ----
+// Row-major C = alpha·op(A)·op(B) + beta·C in two steps, so that a product split across threads
+// packs op(B) once: ck_sgemm_pack_b (panel ranges may be packed in parallel), then
+// ck_sgemm_packed on disjoint row blocks or panel ranges of C. beta == 0 never reads C.
+// Only on CPUs with AVX-512F (ck_sgemm_available); elsewhere callers use OpenBLAS.
+// STABLESAM_GEMM=openblas turns it off (for comparisons).
+#include <stddef.h>
+#define CK_SGEMM_MR 12
+#define CK_SGEMM_NR 32
+#define CK_SGEMM_KC 256
+
+int ck_sgemm_available(void);
+
+/// Floats needed to hold op(B) (k x n) packed.
+size_t ck_sgemm_packed_b_floats(long k, long n);
+
+/// Packs NR-column panels [panel_begin, panel_end) of op(B): B is k x n, or n x k when transB.
+void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float *packed,
+                     long panel_begin, long panel_end);
+
+/// Rows 0..<m of C, columns of panels [panel_begin, panel_end); `c` points at C's row 0, column 0.
+/// op(A) is m x k: A is m x k, or k x m when transA.
+void ck_sgemm_packed(int transA, long m, long n, long k, float alpha, const float *a, long lda,
+                     const float *packed, long panel_begin, long panel_end, float beta,
+                     float *c, long ldc);

@@ -1,0 +1,202 @@
+// Single-precision GEMM for AVX-512 CPUs, BLIS-style: op(B) is packed into 32-column panels,
+// op(A) into 12-row panels, and a 12x32 register-blocked micro-kernel (24 zmm accumulators)
+// runs over a 256-deep slice at a time. Debian's OpenBLAS is pinned to its AVX2 (Haswell)
+// kernels on these machines (OPENBLAS_CORETYPE), which leaves half of an AVX-512 core idle.
+//
+// Threading stays in Swift (BLAS.swift): it packs B once per product, then hands row blocks
+// (or panel ranges) of C to workers, each of which calls ck_sgemm_packed on its part.
+#include "ckernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define MR CK_SGEMM_MR
+#define NR CK_SGEMM_NR
+#define KC CK_SGEMM_KC
+#define MC (MR * 16)
+
+#define TARGET __attribute__((target("avx512f")))
+
+int ck_sgemm_available(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        const char *off = getenv("STABLESAM_GEMM");
+        int forced_off = off && strcmp(off, "openblas") == 0;
+        cached = !forced_off && __builtin_cpu_supports("avx512f");
+    }
+    return cached;
+}
+
+static long min_l(long a, long b) { return a < b ? a : b; }
+
+size_t ck_sgemm_packed_b_floats(long k, long n) {
+    long panels = (n + NR - 1) / NR;
+    return (size_t)panels * NR * (size_t)(k > 0 ? k : 1);
+}
+
+// Layout: for each KC slice s (depth ks), for each panel j: ks rows of NR floats.
+// Slice s starts at s*KC*panels*NR; panel j of it at + j*ks*NR. Columns past n are zero.
+void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float *packed,
+                     long panel_begin, long panel_end) {
+    long panels = (n + NR - 1) / NR;
+    for (long s0 = 0; s0 < k; s0 += KC) {
+        long ks = min_l(KC, k - s0);
+        float *slice = packed + s0 * panels * NR;
+        for (long j = panel_begin; j < panel_end; j++) {
+            float *dst = slice + j * ks * NR;
+            long c0 = j * NR, cols = min_l(NR, n - c0);
+            if (!transB) {
+                // op(B)[kk][c] = b[kk*ldb + c]: rows are contiguous.
+                for (long kk = 0; kk < ks; kk++) {
+                    const float *src = b + (s0 + kk) * ldb + c0;
+                    float *d = dst + kk * NR;
+                    memcpy(d, src, (size_t)cols * sizeof(float));
+                    if (cols < NR) memset(d + cols, 0, (size_t)(NR - cols) * sizeof(float));
+                }
+            } else {
+                // op(B)[kk][c] = b[c*ldb + kk]: a transpose, walked along the source rows.
+                if (cols < NR) memset(dst, 0, (size_t)ks * NR * sizeof(float));
+                for (long c = 0; c < cols; c++) {
+                    const float *src = b + (c0 + c) * ldb + s0;
+                    for (long kk = 0; kk < ks; kk++) dst[kk * NR + c] = src[kk];
+                }
+            }
+        }
+    }
+}
+
+// Packs rows [i0, i0+rows) of op(A) for depth slice [s0, s0+ks): MR-row panels, kk-major,
+// rows past the end zero.
+static void pack_a(int transA, const float *a, long lda, long i0, long rows, long s0, long ks, float *dst) {
+    for (long p = 0; p < rows; p += MR) {
+        long r = min_l(MR, rows - p);
+        float *d = dst + p * ks;
+        if (!transA) {
+            for (long rr = 0; rr < r; rr++) {
+                const float *src = a + (i0 + p + rr) * lda + s0;
+                for (long kk = 0; kk < ks; kk++) d[kk * MR + rr] = src[kk];
+            }
+        } else {
+            for (long kk = 0; kk < ks; kk++) {
+                const float *src = a + (s0 + kk) * lda + i0 + p;
+                memcpy(d + kk * MR, src, (size_t)r * sizeof(float));
+            }
+        }
+        if (r < MR)
+            for (long kk = 0; kk < ks; kk++)
+                for (long rr = r; rr < MR; rr++) d[kk * MR + rr] = 0;
+    }
+}
+
+// acc = A panel (ks x MR) · B panel (ks x NR); then C = alpha*acc + beta*C on the first slice,
+// C += alpha*acc on the others. Only `rows` rows and the columns in the two masks are written.
+TARGET static void kernel_12x32(long ks, const float *restrict a, const float *restrict b,
+                                float *restrict c, long ldc, float alpha, float beta, int first,
+                                long rows, __mmask16 m0, __mmask16 m1) {
+    __m512 c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps(), c1a = _mm512_setzero_ps(), c1b = _mm512_setzero_ps();
+    __m512 c2a = _mm512_setzero_ps(), c2b = _mm512_setzero_ps(), c3a = _mm512_setzero_ps(), c3b = _mm512_setzero_ps();
+    __m512 c4a = _mm512_setzero_ps(), c4b = _mm512_setzero_ps(), c5a = _mm512_setzero_ps(), c5b = _mm512_setzero_ps();
+    __m512 c6a = _mm512_setzero_ps(), c6b = _mm512_setzero_ps(), c7a = _mm512_setzero_ps(), c7b = _mm512_setzero_ps();
+    __m512 c8a = _mm512_setzero_ps(), c8b = _mm512_setzero_ps(), c9a = _mm512_setzero_ps(), c9b = _mm512_setzero_ps();
+    __m512 cAa = _mm512_setzero_ps(), cAb = _mm512_setzero_ps(), cBa = _mm512_setzero_ps(), cBb = _mm512_setzero_ps();
+#define STEP(off)                                                                       \
+    {                                                                                   \
+        __m512 b0 = _mm512_loadu_ps(b + (off) * NR), b1 = _mm512_loadu_ps(b + (off) * NR + 16); \
+        const float *ap = a + (off) * MR;                                               \
+        __m512 x;                                                                       \
+        x = _mm512_set1_ps(ap[0]);  c0a = _mm512_fmadd_ps(x, b0, c0a); c0b = _mm512_fmadd_ps(x, b1, c0b); \
+        x = _mm512_set1_ps(ap[1]);  c1a = _mm512_fmadd_ps(x, b0, c1a); c1b = _mm512_fmadd_ps(x, b1, c1b); \
+        x = _mm512_set1_ps(ap[2]);  c2a = _mm512_fmadd_ps(x, b0, c2a); c2b = _mm512_fmadd_ps(x, b1, c2b); \
+        x = _mm512_set1_ps(ap[3]);  c3a = _mm512_fmadd_ps(x, b0, c3a); c3b = _mm512_fmadd_ps(x, b1, c3b); \
+        x = _mm512_set1_ps(ap[4]);  c4a = _mm512_fmadd_ps(x, b0, c4a); c4b = _mm512_fmadd_ps(x, b1, c4b); \
+        x = _mm512_set1_ps(ap[5]);  c5a = _mm512_fmadd_ps(x, b0, c5a); c5b = _mm512_fmadd_ps(x, b1, c5b); \
+        x = _mm512_set1_ps(ap[6]);  c6a = _mm512_fmadd_ps(x, b0, c6a); c6b = _mm512_fmadd_ps(x, b1, c6b); \
+        x = _mm512_set1_ps(ap[7]);  c7a = _mm512_fmadd_ps(x, b0, c7a); c7b = _mm512_fmadd_ps(x, b1, c7b); \
+        x = _mm512_set1_ps(ap[8]);  c8a = _mm512_fmadd_ps(x, b0, c8a); c8b = _mm512_fmadd_ps(x, b1, c8b); \
+        x = _mm512_set1_ps(ap[9]);  c9a = _mm512_fmadd_ps(x, b0, c9a); c9b = _mm512_fmadd_ps(x, b1, c9b); \
+        x = _mm512_set1_ps(ap[10]); cAa = _mm512_fmadd_ps(x, b0, cAa); cAb = _mm512_fmadd_ps(x, b1, cAb); \
+        x = _mm512_set1_ps(ap[11]); cBa = _mm512_fmadd_ps(x, b0, cBa); cBb = _mm512_fmadd_ps(x, b1, cBb); \
+    }
+    long kk = 0;
+    for (; kk + 4 <= ks; kk += 4) {
+        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 8 * NR + 16), _MM_HINT_T0);
+        STEP(0) STEP(1) STEP(2) STEP(3)
+        a += 4 * MR;
+        b += 4 * NR;
+    }
+    for (; kk < ks; kk++) {
+        STEP(0)
+        a += MR;
+        b += NR;
+    }
+#undef STEP
+    __m512 acc[MR][2] = {{c0a, c0b}, {c1a, c1b}, {c2a, c2b}, {c3a, c3b}, {c4a, c4b}, {c5a, c5b},
+                         {c6a, c6b}, {c7a, c7b}, {c8a, c8b}, {c9a, c9b}, {cAa, cAb}, {cBa, cBb}};
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (long r = 0; r < rows; r++) {
+        float *row = c + r * ldc;
+        __m512 x0 = _mm512_mul_ps(acc[r][0], va), x1 = _mm512_mul_ps(acc[r][1], va);
+        if (!first) {
+            x0 = _mm512_add_ps(x0, _mm512_maskz_loadu_ps(m0, row));
+            x1 = _mm512_add_ps(x1, _mm512_maskz_loadu_ps(m1, row + 16));
+        } else if (beta != 0) {
+            // PyTorch semantics: beta == 0 ignores C entirely (NaNs in it included).
+            x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), x0);
+            x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), x1);
+        }
+        _mm512_mask_storeu_ps(row, m0, x0);
+        _mm512_mask_storeu_ps(row + 16, m1, x1);
+    }
+}
+
+static _Thread_local float *a_buffer;
+
+TARGET void ck_sgemm_packed(int transA, long m, long n, long k, float alpha, const float *a, long lda,
+                            const float *packed, long panel_begin, long panel_end, float beta,
+                            float *c, long ldc) {
+    if (m <= 0 || panel_end <= panel_begin) return;
+    long panels = (n + NR - 1) / NR;
+    if (k <= 0) {
+        for (long i = 0; i < m; i++)
+            for (long j = panel_begin * NR; j < min_l(panel_end * NR, n); j++)
+                c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
+        return;
+    }
+    if (!a_buffer) a_buffer = aligned_alloc(64, (size_t)MC * KC * sizeof(float));
+    for (long s0 = 0; s0 < k; s0 += KC) {
+        long ks = min_l(KC, k - s0);
+        const float *slice = packed + s0 * panels * NR;
+        int first = s0 == 0;
+        for (long i0 = 0; i0 < m; i0 += MC) {
+            long mb = min_l(MC, m - i0);
+            pack_a(transA, a, lda, i0, mb, s0, ks, a_buffer);
+            for (long j = panel_begin; j < panel_end; j++) {
+                long cols = min_l(NR, n - j * NR);
+                __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+                __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+                const float *bp = slice + j * ks * NR;
+                for (long p = 0; p < mb; p += MR)
+                    kernel_12x32(ks, a_buffer + p * ks, bp, c + (i0 + p) * ldc + j * NR, ldc, alpha, beta,
+                                 first, min_l(MR, mb - p), m0, m1);
+            }
+        }
+    }
+}
+
+#else
+int ck_sgemm_available(void) { return 0; }
+size_t ck_sgemm_packed_b_floats(long k, long n) { (void)k; (void)n; return 0; }
+void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float *packed,
+                     long panel_begin, long panel_end) {
+    (void)transB; (void)k; (void)n; (void)b; (void)ldb; (void)packed; (void)panel_begin; (void)panel_end;
+}
+void ck_sgemm_packed(int transA, long m, long n, long k, float alpha, const float *a, long lda,
+                     const float *packed, long panel_begin, long panel_end, float beta, float *c, long ldc) {
+    (void)transA; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda; (void)packed;
+    (void)panel_begin; (void)panel_end; (void)beta; (void)c; (void)ldc;
+}
+#endif

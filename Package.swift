@@ -44,7 +44,7 @@ let package = Package(
         .target(
             name: "TestSupport", dependencies: ["Tensor", "NN"], path: "Tests/TestSupport",
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "NN", "TestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "NN", "TestSupport", "CKernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"]),
         .testTarget(name: "SegmentAnythingTests", dependencies: ["SegmentAnything", "NN", "Tensor", "TestSupport"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),

@@ -1,5 +1,5 @@
-// Included twice by kernels.c: once for AVX2+FMA (8 lanes), once for baseline x86-64 / other
-// CPUs (4 lanes). Vectors are GCC/clang vector extensions, so the loops need no intrinsics.
+// Included by kernels_avx512.c (16 lanes), kernels_avx2.c (AVX2+FMA, 8 lanes) and
+// kernels_generic.c (baseline x86-64 / other CPUs, 4 lanes). Vectors are GCC/clang vector extensions, so the loops need no intrinsics.
 // Expects CK_VECTOR_BYTES, CK_NAME(x) and CK_TARGET to be defined.
 typedef float v8 __attribute__((vector_size(CK_VECTOR_BYTES), aligned(4)));
 typedef int32_t v8i __attribute__((vector_size(CK_VECTOR_BYTES), aligned(4)));

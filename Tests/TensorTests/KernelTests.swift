@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 import Testing
 import NN
 import Tensor
@@ -96,34 +97,67 @@ struct KernelTests {
     }
 }
 
-@Suite("Vectorised softmax and GELU agree with libm")
+@Suite("Vectorised softmax, GELU and LayerNorm agree with libm, in every build (portable, AVX2, AVX-512)")
 struct VectorisedKernelTests {
+    /// Every build this CPU can run; `ck_*_at` clamps to it, so higher levels would repeat a lower one.
+    static let builds: [Int32] = Array(0...ck_isa())
+
     @Test("softmax matches a Double reference over a wide range of logits, any row length",
-          arguments: [1, 7, 8, 23, 196, 4096])
-    func softmax(columns: Int) {
+          arguments: builds, [1, 7, 8, 23, 196, 4096])
+    func softmax(isa: Int32, columns: Int) {
         let x = randomTensor([3, columns], seed: UInt64(columns), scale: 40)
-        let s = x.softmax()
+        var s = x.storage
+        ck_softmax_rows_at(isa, &s, 3, columns)
         var worst = 0.0
         for r in 0..<3 {
             let row = (0..<columns).map { Double(x.storage[r * columns + $0]) }
             let m = row.max()!
             let e = row.map { Foundation.exp($0 - m) }
             let total = e.reduce(0, +)
-            for j in 0..<columns { worst = max(worst, abs(Double(s.storage[r * columns + j]) - e[j] / total)) }
+            for j in 0..<columns { worst = max(worst, abs(Double(s[r * columns + j]) - e[j] / total)) }
         }
         #expect(worst < 1e-6, "max absolute error \(worst)")
     }
 
-    @Test("GELU is 0.5·x·(1 + erf(x/√2)) to within 1e-6 on [-10, 10], tails included")
-    func gelu() {
+    @Test("Tensor.softmax runs the same kernel")
+    func tensorSoftmax() {
+        let x = randomTensor([5, 37], seed: 9, scale: 10)
+        var s = x.storage
+        ck_softmax_rows_at(ck_isa(), &s, 5, 37)
+        #expect(x.softmax().storage == s)
+    }
+
+    @Test("GELU is 0.5·x·(1 + erf(x/√2)) to within 1e-6 on [-10, 10], tails included", arguments: builds)
+    func gelu(isa: Int32) {
+        // 2003 values: not a multiple of any vector width, so the tail path runs too.
         let xs = (0..<2003).map { -10 + Float($0) * 0.01 }
-        let g = Tensor(shape: [xs.count], storage: xs).gelu()
+        var g = xs
+        ck_gelu_at(isa, &g, g.count)
         var worst = 0.0
         for (i, x) in xs.enumerated() {
             let ref = 0.5 * Double(x) * (1 + Foundation.erf(Double(x) / 2.0.squareRoot()))
-            worst = max(worst, abs(Double(g.storage[i]) - ref))
+            worst = max(worst, abs(Double(g[i]) - ref))
         }
         #expect(worst < 1e-6, "max absolute error \(worst)")
+    }
+
+    @Test("LayerNorm rows match a Double reference", arguments: builds, [5, 64, 100])
+    func layerNorm(isa: Int32, columns: Int) {
+        let x = randomTensor([4, columns], seed: UInt64(columns) + 11, scale: 3)
+        let w = randomTensor([columns], seed: 12), b = randomTensor([columns], seed: 13)
+        var y = [Float](repeating: 0, count: x.count)
+        ck_layernorm_rows_at(isa, x.storage, &y, w.storage, b.storage, 4, columns, 1e-6)
+        var worst = 0.0
+        for r in 0..<4 {
+            let row = (0..<columns).map { Double(x.storage[r * columns + $0]) }
+            let mean = row.reduce(0, +) / Double(columns)
+            let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(columns)
+            for j in 0..<columns {
+                let ref = (row[j] - mean) / (variance + 1e-6).squareRoot() * Double(w.storage[j]) + Double(b.storage[j])
+                worst = max(worst, abs(Double(y[r * columns + j]) - ref))
+            }
+        }
+        #expect(worst < 1e-5, "max absolute error \(worst)")
     }
 }
 

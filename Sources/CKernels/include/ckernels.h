@@ -1,8 +1,18 @@
 #pragma once
 // Element-wise kernels in C: Swift's SIMD types lower lane by lane here (stack round trips per
 // lane), so softmax and GELU were slower than the GEMMs around them. Each entry point is compiled
-// twice (AVX2+FMA and baseline x86-64) and picked at load time, so one binary runs everywhere.
+// three times (AVX-512, AVX2+FMA, baseline x86-64) and picked at run time from CPUID, so one
+// binary runs everywhere.
 // All work on one contiguous range; callers split rows across threads.
+
+/// The best build this CPU runs: 0 portable, 1 AVX2+FMA, 2 AVX-512.
+int ck_isa(void);
+
+/// The same kernels at a chosen build (clamped to what the CPU has), so tests check every build.
+void ck_softmax_rows_at(int isa, float *p, long rows, long cols);
+void ck_gelu_at(int isa, float *p, long n);
+void ck_layernorm_rows_at(int isa, const float *x, float *y, const float *weight, const float *bias,
+                          long rows, long cols, float eps);
 
 /// In-place softmax of `rows` rows of `cols` floats (max-subtracted, as PyTorch).
 void ck_softmax_rows(float *p, long rows, long cols);

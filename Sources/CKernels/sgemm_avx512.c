@@ -158,6 +158,47 @@ TARGET static void kernel_12x32(long ks, const float *restrict a, const float *r
     }
 }
 
+size_t ck_sgemm_packed_a_floats(long m, long k) {
+    long rowPanels = (m + MR - 1) / MR;
+    return (size_t)rowPanels * MR * (size_t)(k > 0 ? k : 1);
+}
+
+// Layout: for each KC slice s (depth ks), the rows' MR-row panels of ks x MR, as pack_a writes them.
+void ck_sgemm_pack_a(int transA, long m, long k, const float *a, long lda, float *packed) {
+    long rowPanels = (m + MR - 1) / MR;
+    for (long s0 = 0; s0 < k; s0 += KC) {
+        long ks = min_l(KC, k - s0);
+        pack_a(transA, a, lda, 0, m, s0, ks, packed + s0 * rowPanels * MR);
+    }
+}
+
+static void edge_masks(long cols, __mmask16 *m0, __mmask16 *m1) {
+    *m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+    *m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+}
+
+TARGET void ck_sgemm_prepacked(long m, long n, long k, float alpha, const float *packedA, const float *packedB,
+                               float beta, float *c, long ldc) {
+    if (m <= 0 || n <= 0) return;
+    long panels = (n + NR - 1) / NR, rowPanels = (m + MR - 1) / MR;
+    if (k <= 0) {
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
+        return;
+    }
+    for (long s0 = 0; s0 < k; s0 += KC) {
+        long ks = min_l(KC, k - s0);
+        const float *sliceA = packedA + s0 * rowPanels * MR, *sliceB = packedB + s0 * panels * NR;
+        for (long j = 0; j < panels; j++) {
+            __mmask16 m0, m1;
+            edge_masks(min_l(NR, n - j * NR), &m0, &m1);
+            for (long p = 0; p < rowPanels; p++)
+                kernel_12x32(ks, sliceA + p * ks * MR, sliceB + j * ks * NR, c + p * MR * ldc + j * NR, ldc,
+                             alpha, beta, s0 == 0, min_l(MR, m - p * MR), m0, m1);
+        }
+    }
+}
+
 static _Thread_local float *a_buffer;
 
 TARGET void ck_sgemm_packed(int transA, long m, long n, long k, float alpha, const float *a, long lda,
@@ -180,9 +221,8 @@ TARGET void ck_sgemm_packed(int transA, long m, long n, long k, float alpha, con
             long mb = min_l(MC, m - i0);
             pack_a(transA, a, lda, i0, mb, s0, ks, a_buffer);
             for (long j = panel_begin; j < panel_end; j++) {
-                long cols = min_l(NR, n - j * NR);
-                __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
-                __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+                __mmask16 m0, m1;
+                edge_masks(min_l(NR, n - j * NR), &m0, &m1);
                 const float *bp = slice + j * ks * NR;
                 for (long p = 0; p < mb; p += MR)
                     kernel_12x32(ks, a_buffer + p * ks, bp, c + (i0 + p) * ldc + j * NR, ldc, alpha, beta,
@@ -194,6 +234,14 @@ TARGET void ck_sgemm_packed(int transA, long m, long n, long k, float alpha, con
 
 #else
 int ck_sgemm_available(void) { return 0; }
+size_t ck_sgemm_packed_a_floats(long m, long k) { (void)m; (void)k; return 0; }
+void ck_sgemm_pack_a(int transA, long m, long k, const float *a, long lda, float *packed) {
+    (void)transA; (void)m; (void)k; (void)a; (void)lda; (void)packed;
+}
+void ck_sgemm_prepacked(long m, long n, long k, float alpha, const float *packedA, const float *packedB,
+                        float beta, float *c, long ldc) {
+    (void)m; (void)n; (void)k; (void)alpha; (void)packedA; (void)packedB; (void)beta; (void)c; (void)ldc;
+}
 size_t ck_sgemm_packed_b_floats(long k, long n) { (void)k; (void)n; return 0; }
 void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float *packed,
                      long panel_begin, long panel_end) {

@@ -76,13 +76,17 @@ public enum BLAS {
         flops.add(2 * m * n * k, ordering: .relaxed)
         let mr = Int(CK_SGEMM_MR), nr = Int(CK_SGEMM_NR)
         let panels = (n + nr - 1) / nr
+        // Below ~4 MFLOP a split costs more in hand-off than it saves.
+        let split = workers > 1 && 2 * m * n * k >= 1 << 22
+        if m <= 512, n > m {
+            wideGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers: split ? workers : 1)
+            return
+        }
         let packedCount = ck_sgemm_packed_b_floats(k, n)
         let packed = UnsafeMutablePointer<Float>.allocate(capacity: packedCount)
         defer { packed.deallocate() }
         let (ap, bp, cp, pp) = (SendableConstPointer(a), SendableConstPointer(b), SendablePointer(c),
                                 SendablePointer(packed))
-        // Below ~4 MFLOP a split costs more in hand-off than it saves.
-        let split = workers > 1 && 2 * m * n * k >= 1 << 22
         Parallel.forEach(panels, grain: split && packedCount >= 1 << 16 ? 8 : panels, workers: workers) { r in
             ck_sgemm_pack_b(transB ? 1 : 0, k, n, bp.pointer, ldb, pp.pointer, r.lowerBound, r.upperBound)
         }
@@ -100,6 +104,36 @@ public enum BLAS {
             Parallel.forEach(panels, grain: 1, workers: workers, chunksPerWorker: 4) { r in
                 ck_sgemm_packed(transA ? 1 : 0, m, n, k, alpha, ap.pointer, lda, pp.pointer, r.lowerBound,
                                 r.upperBound, beta, cp.pointer, ldc)
+            }
+        }
+    }
+
+    /// Few rows, many columns (1x1 convolutions over a large plane, a few tokens against an image):
+    /// packing all of op(B) first would stream it through memory twice more. Instead each worker
+    /// packs a column chunk of about 1 MB, which stays in its L2, and runs every row against it.
+    static func wideGemm(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, workers: Int
+    ) {
+        let nr = Int(CK_SGEMM_NR)
+        let panels = (n + nr - 1) / nr
+        var chunkPanels = max(1, (1 << 18) / max(k, 1) / nr)
+        // At least four chunks per worker, so a busy core delays one chunk rather than half the product.
+        if workers > 1 { chunkPanels = max(1, min(chunkPanels, panels / (4 * workers))) }
+        let chunkColumns = chunkPanels * nr, chunks = (panels + chunkPanels - 1) / chunkPanels
+        let packedA = UnsafeMutablePointer<Float>.allocate(capacity: ck_sgemm_packed_a_floats(m, k))
+        defer { packedA.deallocate() }
+        ck_sgemm_pack_a(transA ? 1 : 0, m, k, a, lda, packedA)
+        let (pa, bp, cp) = (SendableConstPointer(UnsafePointer(packedA)), SendableConstPointer(b), SendablePointer(c))
+        Parallel.forEach(chunks, grain: workers > 1 ? 1 : chunks, workers: workers, chunksPerWorker: 4) { range in
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: ck_sgemm_packed_b_floats(k, chunkColumns))
+            defer { buffer.deallocate() }
+            for chunk in range {
+                let c0 = chunk * chunkColumns, cols = min(chunkColumns, n - c0)
+                ck_sgemm_pack_b(transB ? 1 : 0, k, cols, bp.pointer + (transB ? c0 * ldb : c0), ldb, buffer,
+                                0, (cols + nr - 1) / nr)
+                ck_sgemm_prepacked(m, cols, k, alpha, pa.pointer, buffer, beta, cp.pointer + c0, ldc)
             }
         }
     }

@@ -49,3 +49,12 @@ void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float
 void ck_sgemm_packed(int transA, long m, long n, long k, float alpha, const float *a, long lda,
                      const float *packed, long panel_begin, long panel_end, float beta,
                      float *c, long ldc);
+
+/// Floats needed to hold op(A) (m x k) packed, and the packing (for products with few rows, where
+/// every column chunk reuses the same packed A).
+size_t ck_sgemm_packed_a_floats(long m, long k);
+void ck_sgemm_pack_a(int transA, long m, long k, const float *a, long lda, float *packed);
+
+/// C (m x n) from op(A) and op(B) both already packed (op(B) as an n-column matrix of its own).
+void ck_sgemm_prepacked(long m, long n, long k, float alpha, const float *packedA, const float *packedB,
+                        float beta, float *c, long ldc);

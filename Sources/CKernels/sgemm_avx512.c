@@ -91,11 +91,27 @@ static void pack_a(int transA, const float *a, long lda, long i0, long rows, lon
     }
 }
 
-// acc = A panel (ks x MR) · B panel (ks x NR); then C = alpha*acc + beta*C on the first slice,
-// C += alpha*acc on the others. Only `rows` rows and the columns in the two masks are written.
+void ck_gelu_avx512(float *p, long n);
+
+// Where one MR x NR tile of C goes and what happens on the way.
+typedef struct {
+    float alpha, beta;
+    int first, last;              // first / last depth slice
+    long rows, cols;              // valid part of the tile
+    const float *row_bias;        // at the tile's first row, or NULL
+    const float *col_bias;        // at the tile's first column, or NULL
+    int gelu;
+} tile_store;
+
+// acc = A panel (ks x MR) · B panel (ks x NR); then C = alpha*acc + beta*C (+ biases) on the first
+// slice, C += alpha*acc on the others, and GELU in place after the last, while the tile is in L1.
 TARGET static void kernel_12x32(long ks, const float *restrict a, const float *restrict b,
-                                float *restrict c, long ldc, float alpha, float beta, int first,
-                                long rows, __mmask16 m0, __mmask16 m1) {
+                                float *restrict c, long ldc, const tile_store *st) {
+    long rows = st->rows;
+    float alpha = st->alpha, beta = st->beta;
+    int first = st->first;
+    __mmask16 m0 = st->cols >= 16 ? 0xFFFF : (__mmask16)((1u << st->cols) - 1);
+    __mmask16 m1 = st->cols >= 32 ? 0xFFFF : st->cols <= 16 ? 0 : (__mmask16)((1u << (st->cols - 16)) - 1);
     __m512 c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps(), c1a = _mm512_setzero_ps(), c1b = _mm512_setzero_ps();
     __m512 c2a = _mm512_setzero_ps(), c2b = _mm512_setzero_ps(), c3a = _mm512_setzero_ps(), c3b = _mm512_setzero_ps();
     __m512 c4a = _mm512_setzero_ps(), c4b = _mm512_setzero_ps(), c5a = _mm512_setzero_ps(), c5b = _mm512_setzero_ps();
@@ -142,19 +158,30 @@ TARGET static void kernel_12x32(long ks, const float *restrict a, const float *r
     __m512 acc[MR][2] = {{c0a, c0b}, {c1a, c1b}, {c2a, c2b}, {c3a, c3b}, {c4a, c4b}, {c5a, c5b},
                          {c6a, c6b}, {c7a, c7b}, {c8a, c8b}, {c9a, c9b}, {cAa, cAb}, {cBa, cBb}};
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __m512 cb0 = _mm512_setzero_ps(), cb1 = _mm512_setzero_ps();
+    if (first && st->col_bias) {
+        cb0 = _mm512_maskz_loadu_ps(m0, st->col_bias);
+        cb1 = _mm512_maskz_loadu_ps(m1, st->col_bias + 16);
+    }
     for (long r = 0; r < rows; r++) {
         float *row = c + r * ldc;
         __m512 x0 = _mm512_mul_ps(acc[r][0], va), x1 = _mm512_mul_ps(acc[r][1], va);
         if (!first) {
             x0 = _mm512_add_ps(x0, _mm512_maskz_loadu_ps(m0, row));
             x1 = _mm512_add_ps(x1, _mm512_maskz_loadu_ps(m1, row + 16));
-        } else if (beta != 0) {
-            // PyTorch semantics: beta == 0 ignores C entirely (NaNs in it included).
-            x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), x0);
-            x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), x1);
+        } else {
+            if (beta != 0) {
+                // PyTorch semantics: beta == 0 ignores C entirely (NaNs in it included).
+                x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), x0);
+                x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), x1);
+            }
+            __m512 rb = _mm512_set1_ps(st->row_bias ? st->row_bias[r] : 0.0f);
+            x0 = _mm512_add_ps(x0, _mm512_add_ps(cb0, rb));
+            x1 = _mm512_add_ps(x1, _mm512_add_ps(cb1, rb));
         }
         _mm512_mask_storeu_ps(row, m0, x0);
         _mm512_mask_storeu_ps(row + 16, m1, x1);
+        if (st->last && st->gelu) ck_gelu_avx512(row, st->cols);
     }
 }
 
@@ -172,29 +199,44 @@ void ck_sgemm_pack_a(int transA, long m, long k, const float *a, long lda, float
     }
 }
 
-static void edge_masks(long cols, __mmask16 *m0, __mmask16 *m1) {
-    *m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
-    *m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+static tile_store tile(float alpha, float beta, long s0, long ks, long k, long row0, long rows, long col0, long cols,
+                       const ck_epilogue *ep) {
+    tile_store st = {alpha, beta, s0 == 0, s0 + ks >= k, rows, cols, NULL, NULL, 0};
+    if (ep) {
+        st.row_bias = ep->row_bias ? ep->row_bias + row0 : NULL;
+        st.col_bias = ep->col_bias ? ep->col_bias + col0 : NULL;
+        st.gelu = ep->gelu;
+    }
+    return st;
+}
+
+// k == 0: C = beta·C plus the epilogue, for columns [col0, col1).
+static void scale_only(long m, long col0, long col1, float beta, float *c, long ldc, const ck_epilogue *ep) {
+    for (long i = 0; i < m; i++) {
+        for (long j = col0; j < col1; j++) {
+            float v = beta == 0 ? 0 : beta * c[i * ldc + j];
+            if (ep && ep->row_bias) v += ep->row_bias[i];
+            if (ep && ep->col_bias) v += ep->col_bias[j];
+            c[i * ldc + j] = v;
+        }
+        if (ep && ep->gelu) ck_gelu_avx512(c + i * ldc + col0, col1 - col0);
+    }
 }
 
 TARGET void ck_sgemm_prepacked(long m, long n, long k, float alpha, const float *packedA, const float *packedB,
-                               float beta, float *c, long ldc) {
+                               float beta, float *c, long ldc, const ck_epilogue *ep) {
     if (m <= 0 || n <= 0) return;
     long panels = (n + NR - 1) / NR, rowPanels = (m + MR - 1) / MR;
-    if (k <= 0) {
-        for (long i = 0; i < m; i++)
-            for (long j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
-        return;
-    }
+    if (k <= 0) { scale_only(m, 0, n, beta, c, ldc, ep); return; }
     for (long s0 = 0; s0 < k; s0 += KC) {
         long ks = min_l(KC, k - s0);
         const float *sliceA = packedA + s0 * rowPanels * MR, *sliceB = packedB + s0 * panels * NR;
         for (long j = 0; j < panels; j++) {
-            __mmask16 m0, m1;
-            edge_masks(min_l(NR, n - j * NR), &m0, &m1);
-            for (long p = 0; p < rowPanels; p++)
-                kernel_12x32(ks, sliceA + p * ks * MR, sliceB + j * ks * NR, c + p * MR * ldc + j * NR, ldc,
-                             alpha, beta, s0 == 0, min_l(MR, m - p * MR), m0, m1);
+            for (long p = 0; p < rowPanels; p++) {
+                tile_store st = tile(alpha, beta, s0, ks, k, p * MR, min_l(MR, m - p * MR), j * NR,
+                                     min_l(NR, n - j * NR), ep);
+                kernel_12x32(ks, sliceA + p * ks * MR, sliceB + j * ks * NR, c + p * MR * ldc + j * NR, ldc, &st);
+            }
         }
     }
 }
@@ -203,30 +245,24 @@ static _Thread_local float *a_buffer;
 
 TARGET void ck_sgemm_packed(int transA, long m, long n, long k, float alpha, const float *a, long lda,
                             const float *packed, long panel_begin, long panel_end, float beta,
-                            float *c, long ldc) {
+                            float *c, long ldc, const ck_epilogue *ep) {
     if (m <= 0 || panel_end <= panel_begin) return;
     long panels = (n + NR - 1) / NR;
-    if (k <= 0) {
-        for (long i = 0; i < m; i++)
-            for (long j = panel_begin * NR; j < min_l(panel_end * NR, n); j++)
-                c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
-        return;
-    }
+    if (k <= 0) { scale_only(m, panel_begin * NR, min_l(panel_end * NR, n), beta, c, ldc, ep); return; }
     if (!a_buffer) a_buffer = aligned_alloc(64, (size_t)MC * KC * sizeof(float));
     for (long s0 = 0; s0 < k; s0 += KC) {
         long ks = min_l(KC, k - s0);
         const float *slice = packed + s0 * panels * NR;
-        int first = s0 == 0;
         for (long i0 = 0; i0 < m; i0 += MC) {
             long mb = min_l(MC, m - i0);
             pack_a(transA, a, lda, i0, mb, s0, ks, a_buffer);
             for (long j = panel_begin; j < panel_end; j++) {
-                __mmask16 m0, m1;
-                edge_masks(min_l(NR, n - j * NR), &m0, &m1);
                 const float *bp = slice + j * ks * NR;
-                for (long p = 0; p < mb; p += MR)
-                    kernel_12x32(ks, a_buffer + p * ks, bp, c + (i0 + p) * ldc + j * NR, ldc, alpha, beta,
-                                 first, min_l(MR, mb - p), m0, m1);
+                for (long p = 0; p < mb; p += MR) {
+                    tile_store st = tile(alpha, beta, s0, ks, k, i0 + p, min_l(MR, mb - p), j * NR,
+                                         min_l(NR, n - j * NR), ep);
+                    kernel_12x32(ks, a_buffer + p * ks, bp, c + (i0 + p) * ldc + j * NR, ldc, &st);
+                }
             }
         }
     }
@@ -239,8 +275,8 @@ void ck_sgemm_pack_a(int transA, long m, long k, const float *a, long lda, float
     (void)transA; (void)m; (void)k; (void)a; (void)lda; (void)packed;
 }
 void ck_sgemm_prepacked(long m, long n, long k, float alpha, const float *packedA, const float *packedB,
-                        float beta, float *c, long ldc) {
-    (void)m; (void)n; (void)k; (void)alpha; (void)packedA; (void)packedB; (void)beta; (void)c; (void)ldc;
+                        float beta, float *c, long ldc, const ck_epilogue *ep) {
+    (void)m; (void)n; (void)k; (void)alpha; (void)packedA; (void)packedB; (void)beta; (void)c; (void)ldc; (void)ep;
 }
 size_t ck_sgemm_packed_b_floats(long k, long n) { (void)k; (void)n; return 0; }
 void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float *packed,
@@ -248,8 +284,9 @@ void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float
     (void)transB; (void)k; (void)n; (void)b; (void)ldb; (void)packed; (void)panel_begin; (void)panel_end;
 }
 void ck_sgemm_packed(int transA, long m, long n, long k, float alpha, const float *a, long lda,
-                     const float *packed, long panel_begin, long panel_end, float beta, float *c, long ldc) {
-    (void)transA; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda; (void)packed;
+                     const float *packed, long panel_begin, long panel_end, float beta, float *c, long ldc,
+                     const ck_epilogue *ep) {
+    (void)ep; (void)transA; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda; (void)packed;
     (void)panel_begin; (void)panel_end; (void)beta; (void)c; (void)ldc;
 }
 #endif

@@ -15,8 +15,8 @@ public final class Linear: Layer {
         if bias != nil { try walk.param("bias", &bias!) }
     }
 
-    /// x: [..., in] -> [..., out]
-    public func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight, bias) }
+    /// x: [..., in] -> [..., out]; `gelu` applies GELU in the product's own pass.
+    public func callAsFunction(_ x: Tensor, gelu: Bool = false) -> Tensor { x.linear(weight, bias, gelu: gelu) }
 }
 
 /// `nn.Conv2d`: weight `[O, I/groups, kH, kW]`.
@@ -39,9 +39,9 @@ public final class Conv2d: Layer {
         if bias != nil { try walk.param("bias", &bias!) }
     }
 
-    /// x: [N, C, H, W] -> [N, O, H', W']
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        x.conv2d(weight, bias, stride: stride, padding: padding, groups: groups)
+    /// x: [N, C, H, W] -> [N, O, H', W']; `gelu` applies GELU in the product's own pass.
+    public func callAsFunction(_ x: Tensor, gelu: Bool = false) -> Tensor {
+        x.conv2d(weight, bias, stride: stride, padding: padding, groups: groups, gelu: gelu)
     }
 }
 

@@ -66,8 +66,7 @@ public final class MLPBlock: Layer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = lin1(x)
-        return lin2(activation == .gelu ? h.gelu() : h.relu())
+        lin2(activation == .gelu ? lin1(x, gelu: true) : lin1(x).relu())
     }
 }
 

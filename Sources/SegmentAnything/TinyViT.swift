@@ -83,11 +83,11 @@ extension TinyViT {
             try walk.module("bn", bn)
         }
 
-        /// x: [B, a, H, W] -> [B, b, H', W']
-        public func callAsFunction(_ x: Tensor) -> Tensor {
+        /// x: [B, a, H, W] -> [B, b, H', W']; `gelu` applies GELU in the convolution's own pass.
+        public func callAsFunction(_ x: Tensor, gelu: Bool = false) -> Tensor {
             let f = fused ?? bn.folded(convWeight: c.weight, convBias: c.bias)
             fused = f
-            return x.conv2d(f.weight, f.bias, stride: c.stride, padding: c.padding, groups: c.groups)
+            return x.conv2d(f.weight, f.bias, stride: c.stride, padding: c.padding, groups: c.groups, gelu: gelu)
         }
     }
 
@@ -105,7 +105,7 @@ extension TinyViT {
             try walk.module("seq.2", seq2)
         }
 
-        public func callAsFunction(_ x: Tensor) -> Tensor { seq2(seq0(x).gelu()) }
+        public func callAsFunction(_ x: Tensor) -> Tensor { seq2(seq0(x, gelu: true)) }
     }
 
     /// `MBConv`: inverted residual (1x1 expand, 3x3 depthwise, 1x1 project), GELU after the sum.
@@ -127,7 +127,7 @@ extension TinyViT {
 
         /// x: [B, C, H, W] -> [B, C, H, W]
         public func callAsFunction(_ x: Tensor) -> Tensor {
-            (conv3(conv2(conv1(x).gelu()).gelu()) + x).gelu()
+            (conv3(conv2(conv1(x, gelu: true), gelu: true)) + x).gelu()
         }
     }
 
@@ -152,7 +152,7 @@ extension TinyViT {
         /// x: [B, C, H, W] or tokens [B, H*W, C] -> tokens [B, H'*W', outDim]
         public func callAsFunction(_ x: Tensor) -> Tensor {
             let image = x.rank == 4 ? x : tokensToImage(x, resolution)
-            let y = conv3(conv2(conv1(image).gelu()).gelu())
+            let y = conv3(conv2(conv1(image, gelu: true), gelu: true))
             return y.reshaped([y.shape[0], y.shape[1], -1]).permuted([0, 2, 1])
         }
     }

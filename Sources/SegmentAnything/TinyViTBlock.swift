@@ -93,7 +93,7 @@ extension TinyViT {
             try walk.module("fc2", fc2)
         }
 
-        public func callAsFunction(_ x: Tensor) -> Tensor { fc2(fc1(norm(x)).gelu()) }
+        public func callAsFunction(_ x: Tensor) -> Tensor { fc2(fc1(norm(x), gelu: true)) }
     }
 
     /// `TinyViTBlock`: windowed attention (zero-padded to whole windows), a depthwise `local_conv`, an MLP.

@@ -4,6 +4,31 @@ import Synchronization
 
 /// Every call into CBLAS lives in this file (ggml-blas style: one place to audit and to test
 /// against the naive reference in `NaiveKernels.swift`).
+/// What a product does to C as it writes it: biases added once, then GELU. Fused into the AVX-512
+/// kernel's tile stores; a separate pass after OpenBLAS.
+public struct GemmEpilogue: @unchecked Sendable {
+    /// One value per row of C (output channel of a convolution), `m` of them.
+    public var rowBias: UnsafePointer<Float>?
+    /// One value per column of C (output feature of a linear layer), `n` of them.
+    public var columnBias: UnsafePointer<Float>?
+    public var gelu: Bool
+
+    public init(rowBias: UnsafePointer<Float>? = nil, columnBias: UnsafePointer<Float>? = nil, gelu: Bool = false) {
+        self.rowBias = rowBias
+        self.columnBias = columnBias
+        self.gelu = gelu
+    }
+
+    var isEmpty: Bool { rowBias == nil && columnBias == nil && !gelu }
+
+    /// The same epilogue for the block of C starting at (row, column).
+    func offset(row: Int, column: Int) -> GemmEpilogue {
+        GemmEpilogue(rowBias: rowBias.map { $0 + row }, columnBias: columnBias.map { $0 + column }, gelu: gelu)
+    }
+
+    var c: ck_epilogue { ck_epilogue(row_bias: rowBias, col_bias: columnBias, gelu: gelu ? 1 : 0) }
+}
+
 public enum BLAS {
     /// Row-major `C = alpha * op(A) * op(B) + beta * C`, op(X) = X or Xᵀ.
     /// `A` is `[m, k]` (or `[k, m]` when `transA`), `B` is `[k, n]` (or `[n, k]` when `transB`).
@@ -12,17 +37,53 @@ public enum BLAS {
     /// blocks, one per worker. OpenBLAS's own pool spins (sched_yield) between calls and took a core
     /// from the element-wise kernels; a split is as fast for large GEMMs and costs nothing between them.
     /// `serial` keeps the call on the calling thread (for code already running on a worker).
+    /// `epilogue` adds biases and applies GELU to the result (`C = gelu(alpha·AB + beta·C + bias)`).
     public static func sgemm(
         transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, serial: Bool = false
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, serial: Bool = false,
+        epilogue: GemmEpilogue = GemmEpilogue()
+    ) {
+        sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, serial: serial, epilogue: epilogue,
+              ownKernel: ownKernel)
+    }
+
+    /// `ownKernel: false` runs OpenBLAS even where the AVX-512 kernel is available (tests compare both).
+    static func sgemm(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, serial: Bool, epilogue: GemmEpilogue,
+        ownKernel: Bool
     ) {
         _ = singleThreadedOpenBLAS
         let workers = serial ? 1 : threads
         if ownKernel, m > 0, n > 0 {
-            packedGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers: workers)
+            packedGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers: workers,
+                       epilogue: epilogue)
             return
         }
+        openBLASGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers: workers)
+        if !epilogue.isEmpty { applyEpilogue(epilogue, m: m, n: n, c: c, ldc: ldc, workers: workers) }
+    }
+
+    /// The OpenBLAS path's epilogue, one pass over C split by rows.
+    static func applyEpilogue(_ e: GemmEpilogue, m: Int, n: Int, c: UnsafeMutablePointer<Float>, ldc: Int, workers: Int) {
+        let cp = SendablePointer(c)
+        Parallel.forEach(m, grain: max(1, (1 << 15) / max(n, 1)), workers: workers) { rows in
+            for i in rows {
+                let row = cp.pointer + i * ldc
+                if let rb = e.rowBias { for j in 0..<n { row[j] += rb[i] } }
+                if let cb = e.columnBias { for j in 0..<n { row[j] += cb[j] } }
+                if e.gelu { ck_gelu(row, n) }
+            }
+        }
+    }
+
+    static func openBLASGemm(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, workers: Int
+    ) {
         // Below ~4 MFLOP a split costs more in hand-off than it saves.
         guard workers > 1, 2 * m * n * k >= 1 << 22, max(m, n) >= 2 * workers else {
             gemmCall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -71,7 +132,7 @@ public enum BLAS {
     static func packedGemm(
         _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, workers: Int
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, workers: Int, epilogue: GemmEpilogue
     ) {
         flops.add(2 * m * n * k, ordering: .relaxed)
         let mr = Int(CK_SGEMM_MR), nr = Int(CK_SGEMM_NR)
@@ -79,7 +140,8 @@ public enum BLAS {
         // Below ~4 MFLOP a split costs more in hand-off than it saves.
         let split = workers > 1 && 2 * m * n * k >= 1 << 22
         if m <= 512, n > m {
-            wideGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers: split ? workers : 1)
+            wideGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers: split ? workers : 1,
+                     epilogue: epilogue)
             return
         }
         let packedCount = ck_sgemm_packed_b_floats(k, n)
@@ -97,13 +159,15 @@ public enum BLAS {
             Parallel.forEach(rowBlocks, grain: split ? 1 : rowBlocks, workers: workers, chunksPerWorker: 4) { blocks in
                 let r0 = blocks.lowerBound * mr, rows = min(blocks.upperBound * mr, m) - r0
                 let aBlock = ap.pointer + (transA ? r0 : r0 * lda)
+                var e = epilogue.offset(row: r0, column: 0).c
                 ck_sgemm_packed(transA ? 1 : 0, rows, n, k, alpha, aBlock, lda, pp.pointer, 0, panels, beta,
-                                cp.pointer + r0 * ldc, ldc)
+                                cp.pointer + r0 * ldc, ldc, &e)
             }
         } else {
             Parallel.forEach(panels, grain: 1, workers: workers, chunksPerWorker: 4) { r in
+                var e = epilogue.c
                 ck_sgemm_packed(transA ? 1 : 0, m, n, k, alpha, ap.pointer, lda, pp.pointer, r.lowerBound,
-                                r.upperBound, beta, cp.pointer, ldc)
+                                r.upperBound, beta, cp.pointer, ldc, &e)
             }
         }
     }
@@ -114,7 +178,7 @@ public enum BLAS {
     static func wideGemm(
         _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, workers: Int
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, workers: Int, epilogue: GemmEpilogue
     ) {
         let nr = Int(CK_SGEMM_NR)
         let panels = (n + nr - 1) / nr
@@ -133,7 +197,8 @@ public enum BLAS {
                 let c0 = chunk * chunkColumns, cols = min(chunkColumns, n - c0)
                 ck_sgemm_pack_b(transB ? 1 : 0, k, cols, bp.pointer + (transB ? c0 * ldb : c0), ldb, buffer,
                                 0, (cols + nr - 1) / nr)
-                ck_sgemm_prepacked(m, cols, k, alpha, pa.pointer, buffer, beta, cp.pointer + c0, ldc)
+                var e = epilogue.offset(row: 0, column: c0).c
+                ck_sgemm_prepacked(m, cols, k, alpha, pa.pointer, buffer, beta, cp.pointer + c0, ldc, &e)
             }
         }
     }

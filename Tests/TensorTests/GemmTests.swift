@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Tensor
 
@@ -10,7 +11,11 @@ struct GemmTests {
         var transA, transB: Bool
         var alpha: Float = 1, beta: Float = 0
         var serial = false
-        var description: String { "\(m)x\(n)x\(k) tA=\(transA) tB=\(transB) a=\(alpha) b=\(beta)\(serial ? " serial" : "")" }
+        var rowBias = false, columnBias = false, gelu = false
+        var description: String {
+            "\(m)x\(n)x\(k) tA=\(transA) tB=\(transB) a=\(alpha) b=\(beta)\(serial ? " serial" : "")"
+                + (rowBias ? " +rowBias" : "") + (columnBias ? " +colBias" : "") + (gelu ? " gelu" : "")
+        }
     }
 
     static let cases: [Case] = {
@@ -28,24 +33,43 @@ struct GemmTests {
             Case(m: 300, n: 70, k: 130, transA: false, transB: true, serial: true),
             Case(m: 200, n: 500, k: 100, transA: true, transB: false, alpha: -1, beta: 1),
             Case(m: 64, n: 64, k: 0, transA: false, transB: false, beta: 3),   // k = 0: C = beta·C
+            // Epilogues on the row-split, column-panel, wide-chunk and serial paths.
+            Case(m: 300, n: 70, k: 600, transA: false, transB: true, columnBias: true, gelu: true),
+            Case(m: 40, n: 1000, k: 300, transA: false, transB: false, rowBias: true, gelu: true),
+            Case(m: 7, n: 256, k: 64, transA: false, transB: true, beta: 1, rowBias: true, columnBias: true),
+            Case(m: 13, n: 33, k: 20, transA: true, transB: false, serial: true, columnBias: true, gelu: true),
+            Case(m: 5, n: 9, k: 0, transA: false, transB: false, rowBias: true, gelu: true),
+            Case(m: 600, n: 70, k: 100, transA: true, transB: false, rowBias: true),   // row blocks
+            // Wide enough for several column chunks, serial and split.
+            Case(m: 20, n: 3000, k: 300, transA: false, transB: true, rowBias: true, columnBias: true),
+            Case(m: 20, n: 3000, k: 300, transA: false, transB: false, serial: true, columnBias: true, gelu: true),
         ]
         return out
     }()
 
-    @Test("C = alpha·op(A)·op(B) + beta·C", arguments: cases)
-    func matchesReference(_ c: Case) {
+    @Test("C = gelu?(alpha·op(A)·op(B) + beta·C + biases), AVX-512 kernel and OpenBLAS",
+          arguments: cases, [true, false])
+    func matchesReference(_ c: Case, ownKernel: Bool) throws {
+        if ownKernel { try #require(BLAS.ownKernel, "this CPU has no AVX-512: only the OpenBLAS path runs") }
         // Leading dimensions larger than the rows, so strides are exercised too.
         let lda = (c.transA ? c.m : c.k) + 3, ldb = (c.transB ? c.k : c.n) + 5, ldc = c.n + 2
         let a = values(count: (c.transA ? c.k : c.m) * lda, seed: 1)
         let b = values(count: (c.transB ? c.n : c.k) * ldb, seed: 2)
         let c0 = values(count: c.m * ldc, seed: 3)
+        let rowBias = values(count: c.m, seed: 4), columnBias = values(count: c.n, seed: 5)
         var out = c0
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
-                out.withUnsafeMutableBufferPointer { cp in
-                    BLAS.sgemm(transA: c.transA, transB: c.transB, m: c.m, n: c.n, k: c.k, alpha: c.alpha,
-                               a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: c.beta,
-                               c: cp.baseAddress!, ldc: ldc, serial: c.serial)
+                rowBias.withUnsafeBufferPointer { rb in
+                    columnBias.withUnsafeBufferPointer { cb in
+                        out.withUnsafeMutableBufferPointer { cp in
+                            let e = GemmEpilogue(rowBias: c.rowBias ? rb.baseAddress : nil,
+                                                 columnBias: c.columnBias ? cb.baseAddress : nil, gelu: c.gelu)
+                            BLAS.sgemm(c.transA, c.transB, c.m, c.n, c.k, c.alpha, ap.baseAddress!, lda,
+                                       bp.baseAddress!, ldb, c.beta, cp.baseAddress!, ldc, serial: c.serial,
+                                       epilogue: e, ownKernel: ownKernel)
+                        }
+                    }
                 }
             }
         }
@@ -58,7 +82,10 @@ struct GemmTests {
                     let y = Double(c.transB ? b[j * ldb + p] : b[p * ldb + j])
                     s += x * y
                 }
-                let expected = Double(c.alpha) * s + Double(c.beta) * Double(c0[i * ldc + j])
+                var expected = Double(c.alpha) * s + Double(c.beta) * Double(c0[i * ldc + j])
+                if c.rowBias { expected += Double(rowBias[i]) }
+                if c.columnBias { expected += Double(columnBias[j]) }
+                if c.gelu { expected = 0.5 * expected * (1 + erf(expected / 2.0.squareRoot())) }
                 worst = max(worst, abs(Double(out[i * ldc + j]) - expected) / (1e-5 + 1e-5 * abs(expected) + 1e-6 * Double(c.k)))
             }
             // Padding columns past n belong to the caller and must be untouched.

@@ -37,6 +37,15 @@ void ck_layernorm_rows(const float *x, float *y, const float *weight, const floa
 
 int ck_sgemm_available(void);
 
+/// Applied to C as it is written: row_bias[i] (per output channel of a convolution) and
+/// col_bias[j] (per output feature of a linear layer) are added once, then GELU if asked.
+/// NULL for none.
+typedef struct {
+    const float *row_bias;
+    const float *col_bias;
+    int gelu;
+} ck_epilogue;
+
 /// Floats needed to hold op(B) (k x n) packed.
 size_t ck_sgemm_packed_b_floats(long k, long n);
 
@@ -48,7 +57,7 @@ void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float
 /// op(A) is m x k: A is m x k, or k x m when transA.
 void ck_sgemm_packed(int transA, long m, long n, long k, float alpha, const float *a, long lda,
                      const float *packed, long panel_begin, long panel_end, float beta,
-                     float *c, long ldc);
+                     float *c, long ldc, const ck_epilogue *epilogue);
 
 /// Floats needed to hold op(A) (m x k) packed, and the packing (for products with few rows, where
 /// every column chunk reuses the same packed A).
@@ -57,4 +66,4 @@ void ck_sgemm_pack_a(int transA, long m, long k, const float *a, long lda, float
 
 /// C (m x n) from op(A) and op(B) both already packed (op(B) as an n-column matrix of its own).
 void ck_sgemm_prepacked(long m, long n, long k, float alpha, const float *packedA, const float *packedB,
-                        float beta, float *c, long ldc);
+                        float beta, float *c, long ldc, const ck_epilogue *epilogue);

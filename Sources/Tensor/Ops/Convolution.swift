@@ -1,16 +1,20 @@
 /// Convolutions with PyTorch semantics on `[N, C, H, W]`, weights `[O, I/groups, kH, kW]`.
 /// Dense convolutions are im2col + GEMM (1x1 stride-1 skips im2col); depthwise runs direct.
 extension Tensor {
-    public func conv2d(_ weight: Tensor, _ bias: Tensor?, stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
+    /// `gelu` applies exact GELU to the result in the same pass.
+    public func conv2d(_ weight: Tensor, _ bias: Tensor?, stride: Int = 1, padding: Int = 0, groups: Int = 1,
+                       gelu: Bool = false) -> Tensor {
         let (n, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let (cout, cinG, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         precondition(cinG * groups == cin && cout % groups == 0, "conv2d: input \(shape) weight \(weight.shape) groups \(groups)")
         let oh = (h + 2 * padding - kh) / stride + 1, ow = (w + 2 * padding - kw) / stride + 1
         if groups == cin && cinG == 1 && cout == cin {
-            return depthwiseConv2d(weight, bias, stride: stride, padding: padding, oh: oh, ow: ow)
+            let out = depthwiseConv2d(weight, bias, stride: stride, padding: padding, oh: oh, ow: ow)
+            return gelu ? out.gelu() : out
         }
+        precondition(bias == nil || bias!.count == cout, "conv2d: bias \(bias!.shape) for \(cout) channels")
         let coutG = cout / groups, kdim = cinG * kh * kw, plane = oh * ow
-        var out = Tensor(shape: [n, cout, oh, ow]) { o in
+        return Tensor(shape: [n, cout, oh, ow]) { o in
             let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
             var cols = [Float](repeating: 0, count: direct ? 0 : kdim * plane)
             withUnsafeBufferPointer { x in
@@ -20,14 +24,18 @@ extension Tensor {
                             let src = x.baseAddress! + (b * cin + g * cinG) * h * w
                             let dst = o.baseAddress! + (b * cout + g * coutG) * plane
                             let wg = wt.baseAddress! + g * coutG * kdim
-                            if direct {
-                                BLAS.sgemm(m: coutG, n: plane, k: kdim, a: wg, lda: kdim, b: src, ldb: plane, c: dst, ldc: plane)
-                            } else {
-                                cols.withUnsafeMutableBufferPointer { cb in
-                                    Tensor.im2col(src, channels: cinG, h: h, w: w, kh: kh, kw: kw, stride: stride,
-                                                  padding: padding, oh: oh, ow: ow, into: cb.baseAddress!)
-                                    BLAS.sgemm(m: coutG, n: plane, k: kdim, a: wg, lda: kdim, b: cb.baseAddress!,
-                                               ldb: plane, c: dst, ldc: plane)
+                            Tensor.withOptionalPointer(bias) { bp in
+                                let epilogue = GemmEpilogue(rowBias: bp.map { $0 + g * coutG }, gelu: gelu)
+                                if direct {
+                                    BLAS.sgemm(m: coutG, n: plane, k: kdim, a: wg, lda: kdim, b: src, ldb: plane,
+                                               c: dst, ldc: plane, epilogue: epilogue)
+                                } else {
+                                    cols.withUnsafeMutableBufferPointer { cb in
+                                        Tensor.im2col(src, channels: cinG, h: h, w: w, kh: kh, kw: kw, stride: stride,
+                                                      padding: padding, oh: oh, ow: ow, into: cb.baseAddress!)
+                                        BLAS.sgemm(m: coutG, n: plane, k: kdim, a: wg, lda: kdim, b: cb.baseAddress!,
+                                                   ldb: plane, c: dst, ldc: plane, epilogue: epilogue)
+                                    }
                                 }
                             }
                         }
@@ -35,8 +43,6 @@ extension Tensor {
                 }
             }
         }
-        if let bias { out = out.addingChannelBias(bias) }
-        return out
     }
 
     /// Lays out every receptive field as a column: `[C * kH * kW, oH * oW]`, zeros outside.

@@ -20,7 +20,8 @@ extension Tensor {
     }
 
     /// Exact GELU, PyTorch's default `nn.GELU()`: `0.5 x (1 + erf(x / √2))`.
-    public func gelu() -> Tensor {
+    /// Consumes `self`: a temporary (`conv(x).gelu()`) is overwritten in place instead of copied.
+    public consuming func gelu() -> Tensor {
         var out = self
         out.geluInPlace()
         return out
@@ -43,11 +44,12 @@ extension Tensor {
 
     /// Same-shape `self + other`, or `other` broadcast when its count divides ours and it
     /// matches our trailing elements (e.g. `[C]` onto `[..., C]`, `[1, N, C]` onto `[B, N, C]`).
-    public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, +) }
-    public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, -) }
-    public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, *) }
+    /// `lhs` is consumed, so a temporary on the left is updated in place.
+    public static func + (lhs: consuming Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, +) }
+    public static func - (lhs: consuming Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, -) }
+    public static func * (lhs: consuming Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, *) }
 
-    public static func * (lhs: Tensor, rhs: Float) -> Tensor {
+    public static func * (lhs: consuming Tensor, rhs: Float) -> Tensor {
         var out = lhs
         out.withUnsafeMutableBufferPointer { b in for i in b.indices { b[i] *= rhs } }
         return out
@@ -55,7 +57,7 @@ extension Tensor {
 
     public static func += (lhs: inout Tensor, rhs: Tensor) { lhs = lhs + rhs }
 
-    func combined(_ other: Tensor, _ op: (Float, Float) -> Float) -> Tensor {
+    consuming func combined(_ other: Tensor, _ op: (Float, Float) -> Float) -> Tensor {
         let n = count, m = other.count
         precondition(m > 0 && n % m == 0, "broadcast: \(shape) with \(other.shape)")
         var out = self
@@ -76,11 +78,11 @@ extension Tensor {
     }
 
     /// Adds `bias[c]` to every element of channel c of an `[N, C, H, W]` tensor.
-    public func addingChannelBias(_ bias: Tensor) -> Tensor {
-        let c = shape[1], plane = count / (shape[0] * c)
+    public consuming func addingChannelBias(_ bias: Tensor) -> Tensor {
+        let batch = shape[0], c = shape[1], plane = count / (shape[0] * c)
         var out = self
         out.withUnsafeMutableBufferPointer { o in
-            for n in 0..<shape[0] {
+            for n in 0..<batch {
                 for ch in 0..<c {
                     let v = bias.storage[ch], base = (n * c + ch) * plane
                     for i in 0..<plane { o[base + i] += v }

@@ -1,27 +1,31 @@
 /// Matrix products, all on BLAS GEMM.
 extension Tensor {
     /// PyTorch `F.linear`: `x [..., in] @ weightᵀ + bias`; weight `[out, in]` as stored in checkpoints.
-    public func linear(_ weight: Tensor, _ bias: Tensor?) -> Tensor {
+    /// `gelu` applies exact GELU to the result in the same pass (`F.gelu(F.linear(...))`).
+    public func linear(_ weight: Tensor, _ bias: Tensor?, gelu: Bool = false) -> Tensor {
         let inF = weight.shape[1], outF = weight.shape[0]
         precondition(dim(-1) == inF, "linear: input \(shape) vs weight \(weight.shape)")
+        precondition(bias == nil || bias!.count == outF, "linear: bias \(bias!.shape) for \(outF) outputs")
         let rows = count / inF
         var outShape = shape
         outShape[outShape.count - 1] = outF
         return Tensor(shape: outShape) { out in
-            let o = out.baseAddress!
-            if let bias {
-                precondition(bias.count == outF)
-                bias.withUnsafeBufferPointer { b in
-                    for r in 0..<rows { (o + r * outF).update(from: b.baseAddress!, count: outF) }
-                }
-            }
             withUnsafeBufferPointer { x in
                 weight.withUnsafeBufferPointer { w in
-                    BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: x.baseAddress!, lda: inF,
-                               b: w.baseAddress!, ldb: inF, beta: bias == nil ? 0 : 1, c: o, ldc: outF)
+                    Tensor.withOptionalPointer(bias) { b in
+                        BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: x.baseAddress!, lda: inF,
+                                   b: w.baseAddress!, ldb: inF, c: out.baseAddress!, ldc: outF,
+                                   epilogue: GemmEpilogue(columnBias: b, gelu: gelu))
+                    }
                 }
             }
         }
+    }
+
+    /// `body` gets the tensor's storage, or nil without a tensor.
+    static func withOptionalPointer<R>(_ t: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let t else { return body(nil) }
+        return t.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     /// Batched `self [..., m, k] @ other [..., k, n]` (or with `other` transposed: `[..., n, k]`).

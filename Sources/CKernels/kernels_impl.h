@@ -9,9 +9,9 @@ static inline CK_TARGET v8 splat(float x) { v8 v; for (int i = 0; i < LANES; i++
 static inline CK_TARGET v8 load8(const float *p) { v8 v; memcpy(&v, p, sizeof v); return v; }
 static inline CK_TARGET void store8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
 // Vector comparisons give all-ones/all-zeros lanes; blend with them (C has no vector `?:`).
-static inline CK_TARGET v8 select(v8i mask, v8 a, v8 b) { return (v8)(((v8i)a & mask) | ((v8i)b & ~mask)); }
-static inline CK_TARGET v8 vmax(v8 a, v8 b) { return select(a > b, a, b); }
-static inline CK_TARGET v8 vmin(v8 a, v8 b) { return select(a < b, a, b); }
+static inline CK_TARGET v8 vselect(v8i mask, v8 a, v8 b) { return (v8)(((v8i)a & mask) | ((v8i)b & ~mask)); }
+static inline CK_TARGET v8 vmax(v8 a, v8 b) { return vselect(a > b, a, b); }
+static inline CK_TARGET v8 vmin(v8 a, v8 b) { return vselect(a < b, a, b); }
 
 // e^x, relative error < 2e-7 on [-87, 88]: Cody-Waite reduction and Cephes' expf polynomial.
 // Rounding uses the 1.5·2^23 trick so the integer part lands in the mantissa bits.
@@ -49,7 +49,7 @@ static inline CK_TARGET v8 verf(v8 x) {
     p = p * t + splat(1.00002368f);
     p = p * t - splat(1.26551223f);
     v8 e = splat(1.0f) - t * vexp(p - z * z);
-    return select(x < splat(0.0f), -e, e);
+    return vselect(x < splat(0.0f), -e, e);
 }
 
 static inline CK_TARGET float hmax(v8 v) {
@@ -86,6 +86,7 @@ CK_TARGET void CK_NAME(ck_softmax_rows)(float *p, long rows, long cols) {
     }
 }
 
+#ifndef CK_OWN_GELU   // kernels_avx512.c has its own, on AVX-512 instructions
 CK_TARGET void CK_NAME(ck_gelu)(float *p, long n) {
     long i = 0;
     for (; i + LANES <= n; i += LANES) {
@@ -100,6 +101,7 @@ CK_TARGET void CK_NAME(ck_gelu)(float *p, long n) {
         memcpy(p + i, tail, (size_t)(n - i) * sizeof(float));
     }
 }
+#endif
 
 CK_TARGET void CK_NAME(ck_layernorm_rows)(const float *x, float *y, const float *weight, const float *bias,
                        long rows, long cols, float eps) {

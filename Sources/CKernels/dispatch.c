@@ -5,7 +5,9 @@
     void ck_softmax_rows_##suffix(float *p, long rows, long cols); \
     void ck_gelu_##suffix(float *p, long n); \
     void ck_layernorm_rows_##suffix(const float *x, float *y, const float *weight, const float *bias, \
-                                    long rows, long cols, float eps);
+                                    long rows, long cols, float eps); \
+    void ck_depthwise_plane_##suffix(const float *src, long h, long w, const float *k, long kh, long kw, \
+                                     long stride, long pad, float bias, float *dst, long oh, long ow, int gelu);
 DECLARE(generic)
 #if defined(__x86_64__)
 DECLARE(avx2)
@@ -65,4 +67,13 @@ void ck_gelu(float *p, long n) { ck_gelu_at(2, p, n); }
 void ck_layernorm_rows(const float *x, float *y, const float *weight, const float *bias,
                        long rows, long cols, float eps) {
     ck_layernorm_rows_at(2, x, y, weight, bias, rows, cols, eps);
+}
+
+void ck_depthwise_plane_at(int isa, const float *src, long h, long w, const float *k, long kh, long kw, long stride,
+                           long pad, float bias, float *dst, long oh, long ow, int gelu) {
+    DISPATCH(isa, ck_depthwise_plane, src, h, w, k, kh, kw, stride, pad, bias, dst, oh, ow, gelu);
+}
+void ck_depthwise_plane(const float *src, long h, long w, const float *k, long kh, long kw, long stride, long pad,
+                        float bias, float *dst, long oh, long ow, int gelu) {
+    ck_depthwise_plane_at(2, src, h, w, k, kh, kw, stride, pad, bias, dst, oh, ow, gelu);
 }

@@ -5,6 +5,8 @@ typedef float v8 __attribute__((vector_size(CK_VECTOR_BYTES), aligned(4)));
 typedef int32_t v8i __attribute__((vector_size(CK_VECTOR_BYTES), aligned(4)));
 #define LANES ((int)(CK_VECTOR_BYTES / 4))
 
+void CK_NAME(ck_gelu)(float *p, long n);
+
 static inline CK_TARGET v8 splat(float x) { v8 v; for (int i = 0; i < LANES; i++) v[i] = x; return v; }
 static inline CK_TARGET v8 load8(const float *p) { v8 v; memcpy(&v, p, sizeof v); return v; }
 static inline CK_TARGET void store8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
@@ -121,5 +123,60 @@ CK_TARGET void CK_NAME(ck_layernorm_rows)(const float *x, float *y, const float 
         for (; i < cols; i++) { float d = src[i] - mean; var += d * d; }
         float inv = 1.0f / sqrtf(var / (float)cols + eps);
         for (long i = 0; i < cols; i++) dst[i] = (src[i] - mean) * inv * weight[i] + bias[i];
+    }
+}
+
+// One output element of a depthwise convolution, bounds-checked (the plane's border).
+static inline float depthwise_at(const float *src, long h, long w, const float *k, long kh, long kw,
+                                 long stride, long pad, float bias, long oy, long ox) {
+    float acc = bias;
+    for (long ky = 0; ky < kh; ky++) {
+        long iy = oy * stride - pad + ky;
+        if (iy < 0 || iy >= h) continue;
+        for (long kx = 0; kx < kw; kx++) {
+            long ix = ox * stride - pad + kx;
+            if (ix >= 0 && ix < w) acc += src[iy * w + ix] * k[ky * kw + kx];
+        }
+    }
+    return acc;
+}
+
+// One channel plane: every output row accumulates all taps in registers and is written once
+// (the Swift version made a pass over the plane per tap). Columns whose taps all fall inside the
+// row run vectorised (stride 1) or unchecked (stride 2); the border columns are checked.
+CK_TARGET void CK_NAME(ck_depthwise_plane)(const float *src, long h, long w, const float *k, long kh, long kw,
+                                           long stride, long pad, float bias, float *dst, long oh, long ow,
+                                           int gelu) {
+    long lo = (pad + stride - 1) / stride;             // first ox whose leftmost tap is inside
+    long hi = w - kw + pad >= 0 ? (w - kw + pad) / stride + 1 : 0;   // past the last whose rightmost is
+    if (lo > ow) lo = ow;
+    if (hi > ow) hi = ow;
+    if (hi < lo) hi = lo;
+    for (long oy = 0; oy < oh; oy++) {
+        float *out = dst + oy * ow;
+        long ky0 = pad - oy * stride > 0 ? pad - oy * stride : 0;
+        long ky1 = h + pad - oy * stride < kh ? h + pad - oy * stride : kh;
+        for (long ox = 0; ox < lo; ox++) out[ox] = depthwise_at(src, h, w, k, kh, kw, stride, pad, bias, oy, ox);
+        long ox = lo;
+        if (stride == 1) {
+            for (; ox + LANES <= hi; ox += LANES) {
+                v8 acc = splat(bias);
+                for (long ky = ky0; ky < ky1; ky++) {
+                    const float *row = src + (oy - pad + ky) * w + ox - pad;
+                    for (long kx = 0; kx < kw; kx++) acc += load8(row + kx) * splat(k[ky * kw + kx]);
+                }
+                store8(out + ox, acc);
+            }
+        }
+        for (; ox < hi; ox++) {
+            float acc = bias;
+            for (long ky = ky0; ky < ky1; ky++) {
+                const float *row = src + (oy * stride - pad + ky) * w + ox * stride - pad;
+                for (long kx = 0; kx < kw; kx++) acc += row[kx] * k[ky * kw + kx];
+            }
+            out[ox] = acc;
+        }
+        for (ox = hi; ox < ow; ox++) out[ox] = depthwise_at(src, h, w, k, kh, kw, stride, pad, bias, oy, ox);
+        if (gelu) CK_NAME(ck_gelu)(out, ow);
     }
 }

@@ -39,6 +39,36 @@ struct KernelTests {
         #expect(r.passed, "\(r)")
     }
 
+    @Test("depthwise conv in every build: vector interior, checked border, stride 2, fused GELU",
+          arguments: VectorisedKernelTests.builds, [(3, 1, 1), (5, 1, 2), (3, 2, 1), (7, 1, 3)])
+    func depthwise(isa: Int32, shape: (k: Int, stride: Int, pad: Int)) {
+        // 45 columns: two 16-lane vectors, a remainder and the borders.
+        let (c, h, w) = (3, 9, 45)
+        let x = randomTensor([1, c, h, w], seed: 21), wt = randomTensor([c, 1, shape.k, shape.k], seed: 22)
+        let b = randomTensor([c], seed: 23)
+        let reference = NaiveKernels.conv2d(x, wt, b, stride: shape.stride, padding: shape.pad, groups: c)
+        let (oh, ow) = (reference.shape[2], reference.shape[3])
+        for gelu in [false, true] {
+            var out = [Float](repeating: .nan, count: c * oh * ow)
+            out.withUnsafeMutableBufferPointer { o in
+                for ch in 0..<c {
+                    ck_depthwise_plane_at(isa, Array(x.storage[(ch * h * w)...]), h, w,
+                                          Array(wt.storage[(ch * shape.k * shape.k)...]), shape.k, shape.k, shape.stride,
+                                          shape.pad, b.storage[ch], o.baseAddress! + ch * oh * ow, oh, ow, gelu ? 1 : 0)
+                }
+            }
+            let expected = gelu ? reference.storage.map { v -> Float in
+                let d = Double(v)
+                return Float(0.5 * d * (1 + Foundation.erf(d / 2.0.squareRoot())))
+            } : reference.storage
+            let r = compare(out, expected, atol: 1e-5, rtol: 1e-5)
+            #expect(r.passed, "gelu \(gelu): \(r)")
+        }
+        // Tensor.conv2d takes the same path (groups == channels).
+        let viaTensor = x.conv2d(wt, b, stride: shape.stride, padding: shape.pad, groups: c)
+        #expect(compare(viaTensor, reference, atol: 1e-5, rtol: 1e-5).passed)
+    }
+
     @Test("transposed conv 2x2 stride 2")
     func convTranspose() {
         let x = randomTensor([1, 5, 4, 3], seed: 9), w = randomTensor([5, 3, 2, 2], seed: 10), b = randomTensor([3], seed: 11)

@@ -24,6 +24,13 @@ void ck_gelu(float *p, long n);
 void ck_layernorm_rows(const float *x, float *y, const float *weight, const float *bias,
                        long rows, long cols, float eps);
 
+/// One channel of a depthwise convolution (PyTorch Conv2d with groups == channels, zero padding):
+/// src h x w, kernel kh x kw, dst oh x ow = bias + taps, then GELU if `gelu`.
+void ck_depthwise_plane(const float *src, long h, long w, const float *k, long kh, long kw, long stride, long pad,
+                        float bias, float *dst, long oh, long ow, int gelu);
+void ck_depthwise_plane_at(int isa, const float *src, long h, long w, const float *k, long kh, long kw, long stride,
+                           long pad, float bias, float *dst, long oh, long ow, int gelu);
+
 // ---- SGEMM (sgemm_avx512.c) ----
 // Row-major C = alpha·op(A)·op(B) + beta·C in two steps, so that a product split across threads
 // packs op(B) once: ck_sgemm_pack_b (panel ranges may be packed in parallel), then

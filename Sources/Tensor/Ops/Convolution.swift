@@ -1,3 +1,4 @@
+internal import CKernels
 /// Convolutions with PyTorch semantics on `[N, C, H, W]`, weights `[O, I/groups, kH, kW]`.
 /// Dense convolutions are im2col + GEMM (1x1 stride-1 skips im2col); depthwise runs direct.
 extension Tensor {
@@ -9,8 +10,7 @@ extension Tensor {
         precondition(cinG * groups == cin && cout % groups == 0, "conv2d: input \(shape) weight \(weight.shape) groups \(groups)")
         let oh = (h + 2 * padding - kh) / stride + 1, ow = (w + 2 * padding - kw) / stride + 1
         if groups == cin && cinG == 1 && cout == cin {
-            let out = depthwiseConv2d(weight, bias, stride: stride, padding: padding, oh: oh, ow: ow)
-            return gelu ? out.gelu() : out
+            return depthwiseConv2d(weight, bias, stride: stride, padding: padding, oh: oh, ow: ow, gelu: gelu)
         }
         precondition(bias == nil || bias!.count == cout, "conv2d: bias \(bias!.shape) for \(cout) channels")
         let coutG = cout / groups, kdim = cinG * kh * kw, plane = oh * ow
@@ -69,7 +69,8 @@ extension Tensor {
     /// Tap-major: for each kernel tap, one pass over the output rows it reaches, over the column
     /// range whose input stays inside the image, so the inner loop has no bounds test and
     /// vectorises. Each output still sums bias, then taps in (ky, kx) order, as a direct loop would.
-    func depthwiseConv2d(_ weight: Tensor, _ bias: Tensor?, stride: Int, padding: Int, oh: Int, ow: Int) -> Tensor {
+    func depthwiseConv2d(_ weight: Tensor, _ bias: Tensor?, stride: Int, padding: Int, oh: Int, ow: Int,
+                         gelu: Bool) -> Tensor {
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let (kh, kw) = (weight.shape[2], weight.shape[3])
         return Tensor(shape: [n, c, oh, ow]) { o in
@@ -78,30 +79,11 @@ extension Tensor {
                 weight.withUnsafeBufferPointer { wt in
                     let xp = SendableConstPointer(x.baseAddress!), wp = SendableConstPointer(wt.baseAddress!)
                     let bias = bias?.storage
-                    Parallel.forEach(n * c) { planes in
+                    Parallel.forEach(n * c, chunksPerWorker: 4) { planes in
                         for p in planes {
-                            let ch = p % c, src = xp.pointer + p * h * w, dst = op.pointer + p * oh * ow
-                            let k = wp.pointer + ch * kh * kw
-                            dst.update(repeating: bias?[ch] ?? 0, count: oh * ow)
-                            for ky in 0..<kh {
-                                for kx in 0..<kw {
-                                    let kv = k[ky * kw + kx]
-                                    // Output columns whose input column ox*stride - padding + kx is in [0, w).
-                                    let lo = max(0, (padding - kx + stride - 1) / stride)
-                                    let hi = min(ow, (w - 1 + padding - kx) / stride + 1)
-                                    if lo >= hi { continue }
-                                    for oy in 0..<oh {
-                                        let iy = oy * stride - padding + ky
-                                        if iy < 0 || iy >= h { continue }
-                                        let row = src + iy * w - padding + kx, out = dst + oy * ow
-                                        if stride == 1 {
-                                            for ox in lo..<hi { out[ox] += row[ox] * kv }
-                                        } else {
-                                            for ox in lo..<hi { out[ox] += row[ox * stride] * kv }
-                                        }
-                                    }
-                                }
-                            }
+                            let ch = p % c
+                            ck_depthwise_plane(xp.pointer + p * h * w, h, w, wp.pointer + ch * kh * kw, kh, kw, stride,
+                                               padding, bias?[ch] ?? 0, op.pointer + p * oh * ow, oh, ow, gelu ? 1 : 0)
                         }
                     }
                 }

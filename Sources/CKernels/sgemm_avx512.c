@@ -11,13 +11,14 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "gelu_avx512.h"
 
 #define MR CK_SGEMM_MR
 #define NR CK_SGEMM_NR
 #define KC CK_SGEMM_KC
 #define MC (MR * 16)
 
-#define TARGET __attribute__((target("avx512f")))
+#define TARGET __attribute__((target("avx512f,avx512dq")))
 
 int ck_sgemm_available(void) {
     static int cached = -1;
@@ -163,6 +164,7 @@ TARGET static void kernel_12x32(long ks, const float *restrict a, const float *r
         cb0 = _mm512_maskz_loadu_ps(m0, st->col_bias);
         cb1 = _mm512_maskz_loadu_ps(m1, st->col_bias + 16);
     }
+    __m512 out[2 * MR];
     for (long r = 0; r < rows; r++) {
         float *row = c + r * ldc;
         __m512 x0 = _mm512_mul_ps(acc[r][0], va), x1 = _mm512_mul_ps(acc[r][1], va);
@@ -179,9 +181,16 @@ TARGET static void kernel_12x32(long ks, const float *restrict a, const float *r
             x0 = _mm512_add_ps(x0, _mm512_add_ps(cb0, rb));
             x1 = _mm512_add_ps(x1, _mm512_add_ps(cb1, rb));
         }
-        _mm512_mask_storeu_ps(row, m0, x0);
-        _mm512_mask_storeu_ps(row + 16, m1, x1);
-        if (st->last && st->gelu) ck_gelu_avx512(row, st->cols);
+        out[2 * r] = x0;
+        out[2 * r + 1] = x1;
+    }
+    if (st->last && st->gelu) {
+        for (long r = 2 * rows; r < 2 * MR; r++) out[r] = _mm512_setzero_ps();
+        for (long g = 0; g < 2 * rows; g += CK_GELU_V) ck_gelu16xV(out + g);
+    }
+    for (long r = 0; r < rows; r++) {
+        _mm512_mask_storeu_ps(c + r * ldc, m0, out[2 * r]);
+        _mm512_mask_storeu_ps(c + r * ldc + 16, m1, out[2 * r + 1]);
     }
 }
 

@@ -38,9 +38,40 @@ size_t ck_sgemm_packed_b_floats(long k, long n) {
     return (size_t)panels * NR * (size_t)(k > 0 ? k : 1);
 }
 
+// dst[i][j] = src[j][i] for i < 16, j < rows (rows <= 16; rows <= j < width written as 0), rows
+// ldsrc / lddst floats apart: unpack pairs, then 4-lane groups, then 128-bit quarters twice.
+TARGET static void transpose16(const float *src, long ldsrc, long rows, float *dst, long lddst, long width) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_loadu_ps(src + i * ldsrc) : _mm512_setzero_ps();
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
+    }
+    __mmask16 m = (__mmask16)((1u << width) - 1);
+    for (int i = 0; i < 16; i++) _mm512_mask_storeu_ps(dst + i * lddst, m, r[i]);
+}
+
 // Layout: for each KC slice s (depth ks), for each panel j: ks rows of NR floats.
 // Slice s starts at s*KC*panels*NR; panel j of it at + j*ks*NR. Columns past n are zero.
-void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float *packed,
+TARGET void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float *packed,
                      long panel_begin, long panel_end) {
     long panels = (n + NR - 1) / NR;
     for (long s0 = 0; s0 < k; s0 += KC) {
@@ -58,11 +89,16 @@ void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float
                     if (cols < NR) memset(d + cols, 0, (size_t)(NR - cols) * sizeof(float));
                 }
             } else {
-                // op(B)[kk][c] = b[c*ldb + kk]: a transpose, walked along the source rows.
+                // op(B)[kk][c] = b[c*ldb + kk]: a transpose, 16x16 blocks in registers where whole.
                 if (cols < NR) memset(dst, 0, (size_t)ks * NR * sizeof(float));
+                long whole = ks / 16 * 16;
+                for (long h = 0; h + 16 <= cols; h += 16)
+                    for (long kk = 0; kk < whole; kk += 16)
+                        transpose16(b + (c0 + h) * ldb + s0 + kk, ldb, 16, dst + kk * NR + h, NR, 16);
                 for (long c = 0; c < cols; c++) {
                     const float *src = b + (c0 + c) * ldb + s0;
-                    for (long kk = 0; kk < ks; kk++) dst[kk * NR + c] = src[kk];
+                    long from = c < cols / 16 * 16 ? whole : 0;   // what the blocks did not cover
+                    for (long kk = from; kk < ks; kk++) dst[kk * NR + c] = src[kk];
                 }
             }
         }
@@ -71,15 +107,22 @@ void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float
 
 // Packs rows [i0, i0+rows) of op(A) for depth slice [s0, s0+ks): MR-row panels, kk-major,
 // rows past the end zero.
-static void pack_a(int transA, const float *a, long lda, long i0, long rows, long s0, long ks, float *dst) {
+TARGET static void pack_a(int transA, const float *a, long lda, long i0, long rows, long s0, long ks, float *dst) {
     for (long p = 0; p < rows; p += MR) {
         long r = min_l(MR, rows - p);
         float *d = dst + p * ks;
         if (!transA) {
+            // A transpose: 16 depths x the panel's rows at a time in registers (rows past r as 0).
+            long whole = ks / 16 * 16;
+            for (long kk = 0; kk < whole; kk += 16)
+                transpose16(a + (i0 + p) * lda + s0 + kk, lda, r, d + kk * MR, MR, MR);
             for (long rr = 0; rr < r; rr++) {
                 const float *src = a + (i0 + p + rr) * lda + s0;
-                for (long kk = 0; kk < ks; kk++) d[kk * MR + rr] = src[kk];
+                for (long kk = whole; kk < ks; kk++) d[kk * MR + rr] = src[kk];
             }
+            for (long kk = whole; kk < ks; kk++)
+                for (long rr = r; rr < MR; rr++) d[kk * MR + rr] = 0;
+            continue;
         } else {
             for (long kk = 0; kk < ks; kk++) {
                 const float *src = a + (s0 + kk) * lda + i0 + p;

@@ -69,6 +69,27 @@ TARGET static void transpose16(const float *src, long ldsrc, long rows, float *d
     for (int i = 0; i < 16; i++) _mm512_mask_storeu_ps(dst + i * lddst, m, r[i]);
 }
 
+// dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols: 16x16 register blocks, scalar edges.
+static void transpose_scalar(const float *src, long lds, long rows, long cols, float *dst, long ldd) {
+    for (long r0 = 0; r0 < rows; r0 += 16)
+        for (long c0 = 0; c0 < cols; c0 += 16)
+            for (long r = r0; r < min_l(r0 + 16, rows); r++)
+                for (long c = c0; c < min_l(c0 + 16, cols); c++) dst[c * ldd + r] = src[r * lds + c];
+}
+
+TARGET static void transpose_avx512(const float *src, long lds, long rows, long cols, float *dst, long ldd) {
+    long r16 = rows / 16 * 16, c16 = cols / 16 * 16;
+    for (long r0 = 0; r0 < r16; r0 += 16)
+        for (long c0 = 0; c0 < c16; c0 += 16) transpose16(src + r0 * lds + c0, lds, 16, dst + c0 * ldd + r0, ldd, 16);
+    if (c16 < cols) transpose_scalar(src + c16, lds, rows, cols - c16, dst + c16 * ldd, ldd);
+    if (r16 < rows) transpose_scalar(src + r16 * lds, lds, rows - r16, c16, dst + r16, ldd);
+}
+
+void ck_transpose(const float *src, long lds, long rows, long cols, float *dst, long ldd) {
+    if (ck_sgemm_available()) transpose_avx512(src, lds, rows, cols, dst, ldd);
+    else transpose_scalar(src, lds, rows, cols, dst, ldd);
+}
+
 // Layout: for each KC slice s (depth ks), for each panel j: ks rows of NR floats.
 // Slice s starts at s*KC*panels*NR; panel j of it at + j*ks*NR. Columns past n are zero.
 TARGET void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float *packed,
@@ -322,6 +343,10 @@ TARGET void ck_sgemm_packed(int transA, long m, long n, long k, float alpha, con
 
 #else
 int ck_sgemm_available(void) { return 0; }
+void ck_transpose(const float *src, long lds, long rows, long cols, float *dst, long ldd) {
+    for (long r = 0; r < rows; r++)
+        for (long c = 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];
+}
 size_t ck_sgemm_packed_a_floats(long m, long k) { (void)m; (void)k; return 0; }
 void ck_sgemm_pack_a(int transA, long m, long k, const float *a, long lda, float *packed) {
     (void)transA; (void)m; (void)k; (void)a; (void)lda; (void)packed;

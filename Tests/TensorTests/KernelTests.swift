@@ -125,6 +125,29 @@ struct KernelTests {
             #expect(p.storage[((c * 2 + a) * 5 + d) * 3 + b] == x.storage[((a * 3 + b) * 4 + c) * 5 + d])
         } } } }
     }
+
+    /// Group swaps take the blocked-transpose path: sizes off the 16x16 blocks and the 64-row strips.
+    @Test("permute swapping two groups of dimensions matches index arithmetic",
+          arguments: [([2, 37, 5, 7], [0, 2, 3, 1]), ([2, 5, 7, 37], [0, 3, 1, 2]), ([70, 33], [1, 0]),
+                      ([1, 256, 64, 64], [0, 2, 3, 1]), ([3, 16, 32], [0, 2, 1])])
+    func permuteGroups(shape: [Int], order: [Int]) {
+        let x = randomTensor(shape, seed: 19)
+        let p = x.permuted(order)
+        #expect(p.shape == order.map { shape[$0] })
+        var inStrides = [Int](repeating: 1, count: shape.count)
+        for i in stride(from: shape.count - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * shape[i + 1] }
+        var mismatches = 0
+        for flat in 0..<p.count {
+            var rest = flat, source = 0
+            for d in stride(from: shape.count - 1, through: 0, by: -1) {
+                let i = rest % p.shape[d]
+                rest /= p.shape[d]
+                source += i * inStrides[order[d]]
+            }
+            if p.storage[flat] != x.storage[source] { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+    }
 }
 
 @Suite("Vectorised softmax, GELU and LayerNorm agree with libm, in every build (portable, AVX2, AVX-512)")

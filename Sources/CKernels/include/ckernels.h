@@ -74,3 +74,6 @@ void ck_sgemm_pack_a(int transA, long m, long k, const float *a, long lda, float
 /// C (m x n) from op(A) and op(B) both already packed (op(B) as an n-column matrix of its own).
 void ck_sgemm_prepacked(long m, long n, long k, float alpha, const float *packedA, const float *packedB,
                         float beta, float *c, long ldc, const ck_epilogue *epilogue);
+
+/// dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols (register-blocked where AVX-512 is present).
+void ck_transpose(const float *src, long lds, long rows, long cols, float *dst, long ldd);

@@ -1,3 +1,4 @@
+internal import CKernels
 /// Layout changes: permute, concatenate, slice, pad. They copy (tensors are always contiguous).
 extension Tensor {
     /// `x.permute(order)` made contiguous.
@@ -5,6 +6,9 @@ extension Tensor {
         precondition(order.sorted() == Array(0..<rank), "permute \(order) of \(shape)")
         if order == Array(0..<rank) { return self }
         let newShape = order.map { shape[$0] }
+        if let (batch, rows, cols) = swapsTwoGroups(order) {
+            return transposedBlocks(newShape, batch: batch, rows: rows, cols: cols)
+        }
         var inStrides = [Int](repeating: 1, count: rank)
         for i in stride(from: rank - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * shape[i + 1] }
         let strides = order.map { inStrides[$0] }
@@ -28,6 +32,35 @@ extension Tensor {
                         offset -= strides[d] * newShape[d]
                         idx[d] = 0
                         d -= 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether `order` keeps a leading prefix and swaps the two groups of dimensions after it
+    /// ([B, C, H, W] -> [B, H, W, C] is [B] x transpose([C], [H·W])): (batch, rows, cols) if so.
+    func swapsTwoGroups(_ order: [Int]) -> (Int, Int, Int)? {
+        var p = 0
+        while p < rank && order[p] == p { p += 1 }
+        guard p < rank else { return nil }
+        let k = order[p]   // first dimension of the group that moves to the front
+        guard k > p, order == Array(0..<p) + Array(k..<rank) + Array(p..<k) else { return nil }
+        return (shape[..<p].reduce(1, *), shape[p..<k].reduce(1, *), shape[k...].reduce(1, *))
+    }
+
+    /// `batch` independent [rows, cols] -> [cols, rows] transposes, split into row strips across workers.
+    func transposedBlocks(_ newShape: [Int], batch: Int, rows: Int, cols: Int) -> Tensor {
+        Tensor(shape: newShape) { o in
+            withUnsafeBufferPointer { x in
+                let (xp, op) = (SendableConstPointer(x.baseAddress!), SendablePointer(o.baseAddress!))
+                let strips = (rows + 63) / 64
+                Parallel.forEach(batch * strips, grain: max(1, (1 << 16) / max(64 * cols, 1))) { range in
+                    for job in range {
+                        let (b, r0) = (job / strips, (job % strips) * 64)
+                        let n = min(64, rows - r0)
+                        ck_transpose(xp.pointer + b * rows * cols + r0 * cols, cols, n, cols,
+                                     op.pointer + b * rows * cols + r0, rows)
                     }
                 }
             }

@@ -11,6 +11,8 @@ public final class ViTAttention: Layer {
     public let proj: Linear         // proj.weight [C, C]
     public var relPosH: Tensor?     // rel_pos_h [2S-1, C/heads]
     public var relPosW: Tensor?     // rel_pos_w [2S-1, C/heads]
+    /// Query rows per block of scores (see callAsFunction); any value gives the same result.
+    public var queryChunk = 128
 
     public init(dim: Int, numHeads: Int, qkvBias: Bool, useRelPos: Bool, inputSize: (Int, Int)) {
         self.numHeads = numHeads
@@ -41,21 +43,35 @@ public final class ViTAttention: Layer {
         let rw = relPosW.map { getRelPos(q: w, k: w, $0) }   // [w, w, hd]
         let scale = 1 / Float(hd).squareRoot()
         let heads = b * numHeads
+        // Queries run in blocks of `queryChunk` rows: a global block's [HW, HW] scores never exist
+        // whole, only [chunk, HW] of them, which stay in cache through the rel-pos add, the softmax and
+        // the product with V (softmax is per row, so this is the same arithmetic). K and V are packed
+        // once per head for all the blocks.
+        let chunk = max(1, min(n, queryChunk))
+        let relCount = rh == nil ? 0 : n * (h + w)
         var out = Tensor(zeros: [heads, n, hd])
         qkvT.withUnsafeBufferPointer { all in
             out.withUnsafeMutableBufferPointer { o in
                 let src = SendableConstPointer(all.baseAddress!), dst = SendablePointer(o.baseAddress!)
-                // One (window, head) per problem; scratch = scores [n, n] + relH [n, h] + relW [n, w].
-                BLAS.independentProblems(heads, scratch: n * n + n * h + n * w) { i, scratch in
+                // One (window, head) per problem; scratch = scores [chunk, n] + relH [n, h] + relW [n, w].
+                BLAS.independentProblems(heads, scratch: chunk * n + relCount) { i, scratch in
                     let q = src.pointer + i * n * hd
                     let k = q + heads * n * hd, v = k + heads * n * hd
-                    BLAS.sgemm(transB: true, m: n, n: n, k: hd, alpha: scale, a: q, lda: hd, b: k, ldb: hd, c: scratch, ldc: n, serial: true)
+                    let relH = scratch + chunk * n, relW = relH + n * h
                     if let rh, let rw {
-                        addDecomposedRelPos(scratch, q: q, h: h, w: w, hd: hd, rh: rh, rw: rw,
-                                            relH: scratch + n * n, relW: scratch + n * n + n * h)
+                        decomposedRelPos(q: q, h: h, w: w, hd: hd, rh: rh, rw: rw, relH: relH, relW: relW)
                     }
-                    Tensor.softmaxRowsSerial(scratch, rows: n, columns: n)
-                    BLAS.sgemm(m: n, n: hd, k: n, a: scratch, lda: n, b: v, ldb: hd, c: dst.pointer + i * n * hd, ldc: hd, serial: true)
+                    let keys = PackedOperand(transB: true, k: hd, n: n, b: k, ldb: hd)
+                    let values = PackedOperand(k: n, n: hd, b: v, ldb: hd)
+                    for r0 in stride(from: 0, to: n, by: chunk) {
+                        let rows = min(chunk, n - r0)
+                        BLAS.sgemm(m: rows, packed: keys, alpha: scale, a: q + r0 * hd, lda: hd, c: scratch, ldc: n)
+                        if rh != nil {
+                            addRelPos(scratch, rows: r0..<(r0 + rows), h: h, w: w, relH: relH, relW: relW)
+                        }
+                        Tensor.softmaxRowsSerial(scratch, rows: rows, columns: n)
+                        BLAS.sgemm(m: rows, packed: values, a: scratch, lda: n, c: dst.pointer + (i * n + r0) * hd, ldc: hd)
+                    }
                 }
             }
         }
@@ -87,27 +103,33 @@ public func getRelPos(q qSize: Int, k kSize: Int, _ relPos: Tensor) -> Tensor {
     return Tensor(shape: [qSize, kSize, hd], storage: out)
 }
 
-/// `add_decomposed_rel_pos` for one head: `scores[(qy,qx),(ky,kx)] += q·Rh[qy,ky] + q·Rw[qx,kx]`
-/// where `q` is the unscaled query. Both terms are small GEMMs, one per row / column of the grid.
-func addDecomposedRelPos(_ scores: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, h: Int, w: Int, hd: Int,
-                         rh: Tensor, rw: Tensor, relH: UnsafeMutablePointer<Float>, relW: UnsafeMutablePointer<Float>) {
-    let n = h * w
+/// `add_decomposed_rel_pos` for one head, first half: `relH[(qy,qx), ky] = q·Rh[qy,ky]` and
+/// `relW[(qy,qx), kx] = q·Rw[qx,kx]`, with `q` the unscaled query. Small GEMMs, one per row /
+/// column of the grid.
+func decomposedRelPos(q: UnsafePointer<Float>, h: Int, w: Int, hd: Int, rh: Tensor, rw: Tensor,
+                      relH: UnsafeMutablePointer<Float>, relW: UnsafeMutablePointer<Float>) {
     rh.withUnsafeBufferPointer { tabH in
-        // relH[qy, qx, ky] = q[qy, qx, :] · Rh[qy, ky, :]
         for qy in 0..<h {
             BLAS.sgemm(transB: true, m: w, n: h, k: hd, a: q + qy * w * hd, lda: hd,
                        b: tabH.baseAddress! + qy * h * hd, ldb: hd, c: relH + qy * w * h, ldc: h, serial: true)
         }
     }
     rw.withUnsafeBufferPointer { tabW in
-        // relW[qy, qx, kx] = q[qy, qx, :] · Rw[qx, kx, :]; rows of one qx are w*hd apart.
+        // Rows of one qx are w*hd apart.
         for qx in 0..<w {
             BLAS.sgemm(transB: true, m: h, n: w, k: hd, a: q + qx * hd, lda: w * hd,
                        b: tabW.baseAddress! + qx * w * hd, ldb: hd, c: relW + qx * w, ldc: w * w, serial: true)
         }
     }
-    for qi in 0..<n {
-        let row = scores + qi * n
+}
+
+/// Second half, for query rows `rows` of the scores (`scores` holds those rows only):
+/// `scores[(qy,qx),(ky,kx)] += relH[(qy,qx), ky] + relW[(qy,qx), kx]`.
+func addRelPos(_ scores: UnsafeMutablePointer<Float>, rows: Range<Int>, h: Int, w: Int,
+               relH: UnsafePointer<Float>, relW: UnsafePointer<Float>) {
+    let n = h * w
+    for qi in rows {
+        let row = scores + (qi - rows.lowerBound) * n
         let hRow = relH + qi * h, wRow = relW + qi * w
         for ky in 0..<h {
             let base = row + ky * w, hv = hRow[ky]

@@ -10,11 +10,15 @@ import TestSupport
 /// is one official `image_encoder.Attention(dim=16, heads=2, input_size=(5, 7))` run on other grids.
 @Suite("Decomposed relative positions match the reference, including table interpolation")
 struct RelativePositionTests {
-    @Test("resized tables and attention output on grids 8x4, 5x7 and 3x11")
-    func interpolatedTables() throws {
+    /// `queryChunk` 128 runs each grid's queries in one block; 1, 5 and 7 split them into several
+    /// (ragged) blocks of scores, as a 64x64 global block is in full SAM.
+    @Test("resized tables and attention output on grids 8x4, 5x7 and 3x11, queries in blocks of 128, 7, 5 and 1",
+          arguments: [128, 7, 5, 1])
+    func interpolatedTables(queryChunk: Int) throws {
         let stages = try SafetensorsFile(url: Fixtures.url("sam_tiny_relinterp_stages.safetensors"))
         let attn = ViTAttention(dim: 16, numHeads: 2, qkvBias: true, useRelPos: true, inputSize: (5, 7))
         try Checkpoint.load(url: Fixtures.url("sam_tiny_relinterp.pth")).load(into: attn)
+        attn.queryChunk = queryChunk
         for k in 0..<3 {
             let x = try stages.tensor(named: "case\(k).x")
             let (h, w) = (x.shape[1], x.shape[2])

@@ -28,8 +28,7 @@ if [[ ! -f "$CLIP" ]]; then
     mv "$CLIP.tmp.mp4" "$CLIP"
 fi
 
-BENCH_JSON="$("$STABLESAM" bench --model "$MODEL" --runs 3 --plugin none --json 2>/dev/null)" || \
-    BENCH_JSON="$("$STABLESAM" bench --model "$MODEL" --runs 3 --json)"
+BENCH_JSON="$("$STABLESAM" bench --model "$MODEL" --runs 3 --json)"
 rm -rf "$WORK/out"
 LOG="$("$STABLESAM" track "$CLIP" --model "$MODEL" --plugin none --box 400,200,880,520 --out "$WORK/out" 2>&1 | tail -1)"
 echo "$LOG"

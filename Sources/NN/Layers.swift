@@ -64,7 +64,10 @@ public final class ConvTranspose2d: Layer {
     }
 
     /// x: [N, I, H, W] -> [N, O, kH, kW]
-    public func callAsFunction(_ x: Tensor) -> Tensor { x.convTranspose2d(weight, bias, stride: stride) }
+    /// `gelu` applies GELU in the product's own pass.
+    public func callAsFunction(_ x: Tensor, gelu: Bool = false) -> Tensor {
+        x.convTranspose2d(weight, bias, stride: stride, gelu: gelu)
+    }
 }
 
 /// `nn.LayerNorm` over the last dimension.

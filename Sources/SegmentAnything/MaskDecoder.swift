@@ -97,7 +97,7 @@ public final class MaskDecoder: Layer {
 
         let grid = keys.permuted([0, 2, 1]).reshaped([1, c, h, w])
         let up1 = outputUpscaling1(outputUpscaling0(grid)).gelu()
-        let upscaled = outputUpscaling3(up1).gelu()              // [1, C/8, 4h, 4w]
+        let upscaled = outputUpscaling3(up1, gelu: true)         // [1, C/8, 4h, 4w]
         let (uh, uw) = (upscaled.shape[2], upscaled.shape[3])
 
         let hyper = (0..<n).map { i in

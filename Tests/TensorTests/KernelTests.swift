@@ -69,10 +69,17 @@ struct KernelTests {
         #expect(compare(viaTensor, reference, atol: 1e-5, rtol: 1e-5).passed)
     }
 
-    @Test("transposed conv 2x2 stride 2")
-    func convTranspose() {
-        let x = randomTensor([1, 5, 4, 3], seed: 9), w = randomTensor([5, 3, 2, 2], seed: 10), b = randomTensor([3], seed: 11)
-        let r = compare(x.convTranspose2d(w, b, stride: 2), NaiveKernels.convTranspose2d(x, w, b, stride: 2), atol: 1e-5, rtol: 1e-5)
+    @Test("transposed conv 2x2 stride 2, with and without bias and fused GELU, batch of 2",
+          arguments: [(false, false), (true, false), (true, true), (false, true)])
+    func convTranspose(bias hasBias: Bool, gelu: Bool) {
+        let x = randomTensor([2, 5, 9, 7], seed: 9), w = randomTensor([5, 3, 2, 2], seed: 10), b = randomTensor([3], seed: 11)
+        var expected = NaiveKernels.convTranspose2d(x, w, hasBias ? b : nil, stride: 2)
+        if gelu {
+            expected = Tensor(shape: expected.shape, storage: expected.storage.map {
+                Float(0.5 * Double($0) * (1 + Foundation.erf(Double($0) / 2.0.squareRoot())))
+            })
+        }
+        let r = compare(x.convTranspose2d(w, hasBias ? b : nil, stride: 2, gelu: gelu), expected, atol: 1e-5, rtol: 1e-5)
         #expect(r.passed, "\(r)")
     }
 

@@ -94,30 +94,40 @@ extension Tensor {
     /// `nn.ConvTranspose2d` with kernel == stride and no padding (SAM's 2x2/2 upscaling):
     /// the output patches do not overlap, so it is one GEMM `Wᵀ [O*k*k, I] @ x [I, H*W]` and a scatter.
     /// Weight `[I, O, k, k]` as PyTorch stores it.
-    public func convTranspose2d(_ weight: Tensor, _ bias: Tensor?, stride: Int) -> Tensor {
+    /// `gelu` applies exact GELU to the result in the GEMM's own pass (element-wise, so before the
+    /// scatter is the same as after it).
+    public func convTranspose2d(_ weight: Tensor, _ bias: Tensor?, stride: Int, gelu: Bool = false) -> Tensor {
         let (n, cin, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let (wi, cout, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         precondition(wi == cin && kh == stride && kw == stride, "convTranspose2d: input \(shape) weight \(weight.shape) stride \(stride)")
-        let plane = h * w, rowsOut = cout * kh * kw
-        var tmp = [Float](repeating: 0, count: rowsOut * plane)
+        let plane = h * w, taps = kh * kw, rowsOut = cout * taps
+        // GEMM row co*taps + tap belongs to output channel co.
+        let rowBias = bias.map { b in (0..<rowsOut).map { b.storage[$0 / taps] } }
+        var tmp = [Float](unsafeUninitializedCapacity: rowsOut * plane) { _, count in count = rowsOut * plane }
         return Tensor(shape: [n, cout, h * kh, w * kw]) { o in
             withUnsafeBufferPointer { x in
                 weight.withUnsafeBufferPointer { wt in
                     for b in 0..<n {
                         tmp.withUnsafeMutableBufferPointer { t in
-                            BLAS.sgemm(transA: true, m: rowsOut, n: plane, k: cin, a: wt.baseAddress!, lda: rowsOut,
-                                       b: x.baseAddress! + b * cin * plane, ldb: plane, c: t.baseAddress!, ldc: plane)
-                        }
-                        let ow = w * kw
-                        for co in 0..<cout {
-                            let bv = bias?.storage[co] ?? 0
-                            let dst = o.baseAddress! + (b * cout + co) * plane * kh * kw
-                            for ky in 0..<kh {
-                                for kx in 0..<kw {
-                                    let src = (co * kh * kw + ky * kw + kx) * plane
-                                    for y in 0..<h {
-                                        for xx in 0..<w {
-                                            dst[(y * kh + ky) * ow + xx * kw + kx] = tmp[src + y * w + xx] + bv
+                            Tensor.withOptionalArray(rowBias) { rb in
+                                BLAS.sgemm(transA: true, m: rowsOut, n: plane, k: cin, a: wt.baseAddress!, lda: rowsOut,
+                                           b: x.baseAddress! + b * cin * plane, ldb: plane, c: t.baseAddress!, ldc: plane,
+                                           epilogue: GemmEpilogue(rowBias: rb, gelu: gelu))
+                            }
+                            // Scatter: tap (ky, kx) of input pixel (y, x) lands on output pixel (y·kh + ky, x·kw + kx).
+                            let (src, dst) = (SendableConstPointer(UnsafePointer(t.baseAddress!)),
+                                              SendablePointer(o.baseAddress! + b * cout * plane * taps))
+                            let ow = w * kw
+                            Parallel.forEach(cout, grain: max(1, (1 << 15) / max(plane * taps, 1))) { channels in
+                                for co in channels {
+                                    let out = dst.pointer + co * plane * taps
+                                    for ky in 0..<kh {
+                                        for kx in 0..<kw {
+                                            let tap = src.pointer + (co * taps + ky * kw + kx) * plane
+                                            for y in 0..<h {
+                                                let row = out + (y * kh + ky) * ow + kx, from = tap + y * w
+                                                for xx in 0..<w { row[xx * kw] = from[xx] }
+                                            }
                                         }
                                     }
                                 }
@@ -127,5 +137,11 @@ extension Tensor {
                 }
             }
         }
+    }
+
+    /// `body` gets the array's storage, or nil without an array.
+    static func withOptionalArray<R>(_ a: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let a else { return body(nil) }
+        return a.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 }

@@ -69,6 +69,21 @@ struct KernelTests {
         #expect(compare(viaTensor, reference, atol: 1e-5, rtol: 1e-5).passed)
     }
 
+    /// Sizes past the 64k-element split, so the parallel chunks and their broadcast offsets run.
+    @Test("+, - and * element-wise and broadcast, on both sides of the parallel split",
+          arguments: [([3, 5], [5]), ([300, 700], [300, 700]), ([3, 256, 100], [256, 100]), ([70000], [1])])
+    func arithmetic(shape: [Int], otherShape: [Int]) {
+        let a = randomTensor(shape, seed: 31), b = randomTensor(otherShape, seed: 32)
+        let m = b.count
+        for (name, result, f) in [("+", a + b, { (x: Float, y: Float) in x + y }),
+                                  ("-", a - b, { (x: Float, y: Float) in x - y }),
+                                  ("*", a * b, { (x: Float, y: Float) in x * y })] {
+            let expected = (0..<a.count).map { f(a.storage[$0], b.storage[$0 % m]) }
+            #expect(result.shape == shape)
+            #expect(result.storage == expected, "\(name) on \(shape) with \(otherShape)")
+        }
+    }
+
     @Test("transposed conv 2x2 stride 2, with and without bias and fused GELU, batch of 2",
           arguments: [(false, false), (true, false), (true, true), (false, true)])
     func convTranspose(bias hasBias: Bool, gelu: Bool) {

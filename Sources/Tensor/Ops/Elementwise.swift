@@ -45,9 +45,9 @@ extension Tensor {
     /// Same-shape `self + other`, or `other` broadcast when its count divides ours and it
     /// matches our trailing elements (e.g. `[C]` onto `[..., C]`, `[1, N, C]` onto `[B, N, C]`).
     /// `lhs` is consumed, so a temporary on the left is updated in place.
-    public static func + (lhs: consuming Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, +) }
-    public static func - (lhs: consuming Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, -) }
-    public static func * (lhs: consuming Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, *) }
+    public static func + (lhs: consuming Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, .add) }
+    public static func - (lhs: consuming Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, .subtract) }
+    public static func * (lhs: consuming Tensor, rhs: Tensor) -> Tensor { lhs.combined(rhs, .multiply) }
 
     public static func * (lhs: consuming Tensor, rhs: Float) -> Tensor {
         var out = lhs
@@ -57,24 +57,42 @@ extension Tensor {
 
     public static func += (lhs: inout Tensor, rhs: Tensor) { lhs = lhs + rhs }
 
-    consuming func combined(_ other: Tensor, _ op: (Float, Float) -> Float) -> Tensor {
+    enum Combine { case add, subtract, multiply }
+
+    /// One pass, split across workers above ~64k elements; each operator gets its own loop so
+    /// that the compiler vectorises it (a closure argument was called per element).
+    consuming func combined(_ other: Tensor, _ op: Combine) -> Tensor {
         let n = count, m = other.count
         precondition(m > 0 && n % m == 0, "broadcast: \(shape) with \(other.shape)")
         var out = self
         out.withUnsafeMutableBufferPointer { o in
             other.withUnsafeBufferPointer { b in
-                if m == n {
-                    for i in 0..<n { o[i] = op(o[i], b[i]) }
-                } else {
-                    var i = 0
-                    while i < n {
-                        for j in 0..<m { o[i + j] = op(o[i + j], b[j]) }
-                        i += m
+                let (op_, bp) = (SendablePointer(o.baseAddress!), SendableConstPointer(b.baseAddress!))
+                // Same shape: any split. Broadcast: whole repetitions of `other`, so that each chunk
+                // starts at its element 0.
+                let unit = m == n ? 1 : m
+                Parallel.forEach(n / unit, grain: max(1, (1 << 16) / unit)) { r in
+                    let dst = op_.pointer + r.lowerBound * unit, count = r.count * unit
+                    let src = m == n ? bp.pointer + r.lowerBound : bp.pointer, period = m == n ? count : m
+                    switch op {
+                    case .add: Tensor.combine(dst, count, src, period, +)
+                    case .subtract: Tensor.combine(dst, count, src, period, -)
+                    case .multiply: Tensor.combine(dst, count, src, period, *)
                     }
                 }
             }
         }
         return out
+    }
+
+    @inline(__always)
+    static func combine(_ o: UnsafeMutablePointer<Float>, _ n: Int, _ b: UnsafePointer<Float>, _ m: Int,
+                        _ f: (Float, Float) -> Float) {
+        var i = 0
+        while i < n {
+            for j in 0..<m { o[i + j] = f(o[i + j], b[j]) }
+            i += m
+        }
     }
 
     /// Adds `bias[c]` to every element of channel c of an `[N, C, H, W]` tensor.

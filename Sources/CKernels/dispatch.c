@@ -7,7 +7,8 @@
     void ck_layernorm_rows_##suffix(const float *x, float *y, const float *weight, const float *bias, \
                                     long rows, long cols, float eps); \
     void ck_depthwise_plane_##suffix(const float *src, long h, long w, const float *k, long kh, long kw, \
-                                     long stride, long pad, float bias, float *dst, long oh, long ow, int gelu);
+                                     long stride, long pad, float bias, float *dst, long oh, long ow, int gelu); \
+    void ck_combine_##suffix(int op, float *dst, long n, const float *src, long m);
 DECLARE(generic)
 #if defined(__x86_64__)
 DECLARE(avx2)
@@ -77,3 +78,5 @@ void ck_depthwise_plane(const float *src, long h, long w, const float *k, long k
                         float bias, float *dst, long oh, long ow, int gelu) {
     ck_depthwise_plane_at(2, src, h, w, k, kh, kw, stride, pad, bias, dst, oh, ow, gelu);
 }
+
+void ck_combine(int op, float *dst, long n, const float *src, long m) { DISPATCH(2, ck_combine, op, dst, n, src, m); }

@@ -180,3 +180,20 @@ CK_TARGET void CK_NAME(ck_depthwise_plane)(const float *src, long h, long w, con
         if (gelu) CK_NAME(ck_gelu)(out, ow);
     }
 }
+
+// dst[i] op= src[i mod m] for i < n (n a multiple of m); op 0 add, 1 subtract, 2 multiply.
+CK_TARGET void CK_NAME(ck_combine)(int op, float *restrict dst, long n, const float *restrict src, long m) {
+    if (m == 1) {
+        float v = src[0];
+        if (op == 0) for (long i = 0; i < n; i++) dst[i] += v;
+        else if (op == 1) for (long i = 0; i < n; i++) dst[i] -= v;
+        else for (long i = 0; i < n; i++) dst[i] *= v;
+        return;
+    }
+    for (long i = 0; i < n; i += m) {
+        float *restrict d = dst + i;
+        if (op == 0) for (long j = 0; j < m; j++) d[j] += src[j];
+        else if (op == 1) for (long j = 0; j < m; j++) d[j] -= src[j];
+        else for (long j = 0; j < m; j++) d[j] *= src[j];
+    }
+}

@@ -31,6 +31,9 @@ void ck_depthwise_plane(const float *src, long h, long w, const float *k, long k
 void ck_depthwise_plane_at(int isa, const float *src, long h, long w, const float *k, long kh, long kw, long stride,
                            long pad, float bias, float *dst, long oh, long ow, int gelu);
 
+/// dst[i] op= src[i mod m] for i < n, n a multiple of m; op 0 add, 1 subtract, 2 multiply.
+void ck_combine(int op, float *dst, long n, const float *src, long m);
+
 // ---- SGEMM (sgemm_avx512.c) ----
 // Row-major C = alpha·op(A)·op(B) + beta·C in two steps, so that a product split across threads
 // packs op(B) once: ck_sgemm_pack_b (panel ranges may be packed in parallel), then

@@ -57,10 +57,10 @@ extension Tensor {
 
     public static func += (lhs: inout Tensor, rhs: Tensor) { lhs = lhs + rhs }
 
-    enum Combine { case add, subtract, multiply }
+    enum Combine: Int32 { case add, subtract, multiply }
 
-    /// One pass, split across workers above ~64k elements; each operator gets its own loop so
-    /// that the compiler vectorises it (a closure argument was called per element).
+    /// One pass in C (vectorised; a Swift closure was called per element), split across workers
+    /// above ~64k elements.
     consuming func combined(_ other: Tensor, _ op: Combine) -> Tensor {
         let n = count, m = other.count
         precondition(m > 0 && n % m == 0, "broadcast: \(shape) with \(other.shape)")
@@ -74,25 +74,11 @@ extension Tensor {
                 Parallel.forEach(n / unit, grain: max(1, (1 << 16) / unit)) { r in
                     let dst = op_.pointer + r.lowerBound * unit, count = r.count * unit
                     let src = m == n ? bp.pointer + r.lowerBound : bp.pointer, period = m == n ? count : m
-                    switch op {
-                    case .add: Tensor.combine(dst, count, src, period, +)
-                    case .subtract: Tensor.combine(dst, count, src, period, -)
-                    case .multiply: Tensor.combine(dst, count, src, period, *)
-                    }
+                    ck_combine(op.rawValue, dst, count, src, period)
                 }
             }
         }
         return out
-    }
-
-    @inline(__always)
-    static func combine(_ o: UnsafeMutablePointer<Float>, _ n: Int, _ b: UnsafePointer<Float>, _ m: Int,
-                        _ f: (Float, Float) -> Float) {
-        var i = 0
-        while i < n {
-            for j in 0..<m { o[i + j] = f(o[i + j], b[j]) }
-            i += m
-        }
     }
 
     /// Adds `bias[c]` to every element of channel c of an `[N, C, H, W]` tensor.

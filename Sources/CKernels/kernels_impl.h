@@ -152,14 +152,34 @@ CK_TARGET void CK_NAME(ck_depthwise_plane)(const float *src, long h, long w, con
     if (lo > ow) lo = ow;
     if (hi > ow) hi = ow;
     if (hi < lo) hi = lo;
+    v8 k00 = splat(0), k01 = k00, k02 = k00, k10 = k00, k11 = k00, k12 = k00, k20 = k00, k21 = k00, k22 = k00;
+    if (kh == 3 && kw == 3) {
+        k00 = splat(k[0]); k01 = splat(k[1]); k02 = splat(k[2]);
+        k10 = splat(k[3]); k11 = splat(k[4]); k12 = splat(k[5]);
+        k20 = splat(k[6]); k21 = splat(k[7]); k22 = splat(k[8]);
+    }
     for (long oy = 0; oy < oh; oy++) {
         float *out = dst + oy * ow;
         long ky0 = pad - oy * stride > 0 ? pad - oy * stride : 0;
         long ky1 = h + pad - oy * stride < kh ? h + pad - oy * stride : kh;
         for (long ox = 0; ox < lo; ox++) out[ox] = depthwise_at(src, h, w, k, kh, kw, stride, pad, bias, oy, ox);
         long ox = lo;
-        if (stride == 1) {
-            for (; ox + LANES <= hi; ox += LANES) {
+        if (stride == 1 && kh == 3 && kw == 3 && ky0 == 0 && ky1 == 3) {
+            // The common case (every 3x3 depthwise in MobileSAM): taps as constants in registers.
+            const float *r0 = src + (oy - pad) * w - pad, *r1 = r0 + w, *r2 = r1 + w;
+            // The last vector is moved back to end at `hi` (recomputing a few outputs) rather than
+            // leaving a scalar tail, which cost more than the vectors before it.
+            for (long last = hi - LANES; ox < hi && last >= lo; ox += LANES) {
+                if (ox > last) ox = last;
+                v8 acc = splat(bias);
+                acc += load8(r0 + ox) * k00 + load8(r0 + ox + 1) * k01 + load8(r0 + ox + 2) * k02;
+                acc += load8(r1 + ox) * k10 + load8(r1 + ox + 1) * k11 + load8(r1 + ox + 2) * k12;
+                acc += load8(r2 + ox) * k20 + load8(r2 + ox + 1) * k21 + load8(r2 + ox + 2) * k22;
+                store8(out + ox, acc);
+            }
+        } else if (stride == 1) {
+            for (long last = hi - LANES; ox < hi && last >= lo; ox += LANES) {
+                if (ox > last) ox = last;
                 v8 acc = splat(bias);
                 for (long ky = ky0; ky < ky1; ky++) {
                     const float *row = src + (oy - pad + ky) * w + ox - pad;

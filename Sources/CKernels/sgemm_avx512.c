@@ -341,8 +341,36 @@ TARGET void ck_sgemm_packed(int transA, long m, long n, long k, float alpha, con
     }
 }
 
+// Small products on the calling thread: op(B) packed into a buffer kept per thread (up to 4 MB;
+// larger ones are allocated for the call), so the thousands of window-attention products of an
+// encoder pass cost no allocation and no hand-off.
+#define SMALL_BUFFER_FLOATS (1L << 20)
+static _Thread_local float *small_b;
+
+void ck_sgemm(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+              const float *b, long ldb, float beta, float *c, long ldc, const ck_epilogue *ep) {
+    if (m <= 0 || n <= 0) return;
+    size_t need = ck_sgemm_packed_b_floats(k, n);
+    float *packed;
+    if (need <= SMALL_BUFFER_FLOATS) {
+        if (!small_b) small_b = aligned_alloc(64, SMALL_BUFFER_FLOATS * sizeof(float));
+        packed = small_b;
+    } else {
+        packed = aligned_alloc(64, (need * sizeof(float) + 63) / 64 * 64);
+    }
+    long panels = (n + NR - 1) / NR;
+    ck_sgemm_pack_b(transB, k, n, b, ldb, packed, 0, panels);
+    ck_sgemm_packed(transA, m, n, k, alpha, a, lda, packed, 0, panels, beta, c, ldc, ep);
+    if (packed != small_b) free(packed);
+}
+
 #else
 int ck_sgemm_available(void) { return 0; }
+void ck_sgemm(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+              const float *b, long ldb, float beta, float *c, long ldc, const ck_epilogue *ep) {
+    (void)transA; (void)transB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda; (void)b; (void)ldb;
+    (void)beta; (void)c; (void)ldc; (void)ep;
+}
 void ck_transpose(const float *src, long lds, long rows, long cols, float *dst, long ldd) {
     for (long r = 0; r < rows; r++)
         for (long c = 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];

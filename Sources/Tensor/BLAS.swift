@@ -139,6 +139,11 @@ public enum BLAS {
         let panels = (n + nr - 1) / nr
         // Below ~4 MFLOP a split costs more in hand-off than it saves.
         let split = workers > 1 && 2 * m * n * k >= 1 << 22
+        if !split, k * n <= 1 << 19 {
+            var e = epilogue.c
+            ck_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, &e)
+            return
+        }
         if m <= 512, n > m {
             wideGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers: split ? workers : 1,
                      epilogue: epilogue)

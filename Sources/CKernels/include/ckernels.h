@@ -69,6 +69,10 @@ void ck_sgemm_packed(int transA, long m, long n, long k, float alpha, const floa
                      const float *packed, long panel_begin, long panel_end, float beta,
                      float *c, long ldc, const ck_epilogue *epilogue);
 
+/// The whole product on the calling thread (op(B) packed into a per-thread buffer).
+void ck_sgemm(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+              const float *b, long ldb, float beta, float *c, long ldc, const ck_epilogue *epilogue);
+
 /// Floats needed to hold op(A) (m x k) packed, and the packing (for products with few rows, where
 /// every column chunk reuses the same packed A).
 size_t ck_sgemm_packed_a_floats(long m, long k);

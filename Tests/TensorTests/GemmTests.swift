@@ -49,8 +49,9 @@ struct GemmTests {
 
     @Test("C = gelu?(alpha·op(A)·op(B) + beta·C + biases), AVX-512 kernel and OpenBLAS",
           arguments: cases, [true, false])
-    func matchesReference(_ c: Case, ownKernel: Bool) throws {
-        if ownKernel { try #require(BLAS.ownKernel, "this CPU has no AVX-512: only the OpenBLAS path runs") }
+    func matchesReference(_ c: Case, ownKernel: Bool) {
+        // Without AVX-512 (or with STABLESAM_GEMM=openblas) only the OpenBLAS half applies.
+        if ownKernel && !BLAS.ownKernel { return }
         // Leading dimensions larger than the rows, so strides are exercised too.
         let lda = (c.transA ? c.m : c.k) + 3, ldb = (c.transB ? c.k : c.n) + 5, ldc = c.n + 2
         let a = values(count: (c.transA ? c.k : c.m) * lda, seed: 1)
@@ -103,9 +104,8 @@ struct GemmTests {
         #expect(out.allSatisfy { $0.isFinite })
     }
 
-    @Test("the AVX-512 kernel and OpenBLAS agree on a transformer-sized product")
-    func ownKernelAgreesWithOpenBLAS() throws {
-        try #require(BLAS.ownKernel, "this CPU has no AVX-512: products already run on OpenBLAS")
+    @Test("the AVX-512 kernel and OpenBLAS agree on a transformer-sized product", .enabled(if: BLAS.ownKernel))
+    func ownKernelAgreesWithOpenBLAS() {
         let (m, n, k) = (256, 384, 768)
         let a = values(count: m * k, seed: 6), w = values(count: n * k, seed: 7)
         var ours = [Float](repeating: 0, count: m * n), theirs = ours

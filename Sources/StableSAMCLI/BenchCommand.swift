@@ -65,7 +65,7 @@ struct Bench: ParsableCommand {
         }
         sam.plugin = nil
 
-        let report = BenchReport(model: model, threads: threads, gemmPeakGFLOPS: peak,
+        let report = BenchReport(model: model, threads: threads, gemmKernel: BLAS.kernelName, gemmPeakGFLOPS: peak,
                                  stages: stages + [decoder.named("prompt+decoder+upscale"),
                                                    withPlugin.named("... + Stable-SAM plugin")],
                                  pluginOverheadPercent: 100 * (ratio - 1),
@@ -153,6 +153,9 @@ enum ProcessMemory {
 struct BenchReport: Codable {
     var model: String
     var threads: Int
+    /// Which SGEMM ran the products (the AVX-512 kernel, or OpenBLAS without AVX-512 or with
+    /// STABLESAM_GEMM=openblas); the peak is that kernel's.
+    var gemmKernel: String
     var gemmPeakGFLOPS: Double
     var stages: [StageTiming]
     /// Time the plugin adds to the prompt+decoder+upscale stage, in percent of that stage.
@@ -160,7 +163,7 @@ struct BenchReport: Codable {
     var peakMemoryMB: Double
 
     func table() -> String {
-        var lines = ["model \(model), \(threads) threads, sgemm peak \(String(format: "%.1f", gemmPeakGFLOPS)) GFLOP/s, peak memory \(String(format: "%.0f", peakMemoryMB)) MB",
+        var lines = ["model \(model), \(threads) threads, sgemm \(gemmKernel) peak \(String(format: "%.1f", gemmPeakGFLOPS)) GFLOP/s, peak memory \(String(format: "%.0f", peakMemoryMB)) MB",
                      "stage                        ms        GFLOP   GFLOP/s   % of peak"]
         for s in stages {
             lines.append(s.name.padding(toLength: 24, withPad: " ", startingAt: 0)

@@ -107,7 +107,7 @@ struct KernelTests {
         #expect(compare(x2.layerNorm2d(weight: w, bias: b, eps: 1e-6), viaLast, atol: 1e-5, rtol: 1e-4).passed)
     }
 
-    @Test("bilinear resize, up and down, align_corners true and false", arguments: [(7, 9, false), (20, 3, false), (7, 9, true), (16, 16, true)])
+    @Test("bilinear resize, up and down and to the same size, align_corners true and false", arguments: [(7, 9, false), (20, 3, false), (7, 9, true), (16, 16, true), (5, 6, false), (5, 6, true), (64, 300, false)])
     func bilinear(oh: Int, ow: Int, align: Bool) {
         let x = randomTensor([1, 2, 5, 6], seed: 16)
         let r = compare(x.bilinearResized(height: oh, width: ow, alignCorners: align),

@@ -19,25 +19,50 @@ extension Tensor {
     public func bilinearResized(height fullH: Int, width fullW: Int, alignCorners: Bool,
                                 keep: (h: Int, w: Int)? = nil) -> Tensor {
         let (nc, h, w) = (shape[0] * shape[1], shape[2], shape[3])
+        let outH = min(keep?.h ?? fullH, fullH), outW = min(keep?.w ?? fullW, fullW)
+        // Same size: every tap is (i, weight 0), so the result is the input (SAM's final resize when
+        // the image was already 1024 on its long side and the crop equals it).
+        if fullH == h && fullW == w && outH == h && outW == w { return self }
         let ty = Tensor.linearTaps(input: h, output: fullH, alignCorners: alignCorners)
         let tx = Tensor.linearTaps(input: w, output: fullW, alignCorners: alignCorners)
-        let outH = min(keep?.h ?? fullH, fullH), outW = min(keep?.w ?? fullW, fullW)
+        // Separable, in PyTorch's order (the blend along x first, then along y): each input row is
+        // resampled along x once, into `rowsX`, and every output row blends two of those rows.
+        let inRows = (ty.prefix(outH).map(\.i1).max() ?? 0) + 1
+        let x0 = tx.map(\.i0), x1 = tx.map(\.i1), wx = tx.map(\.w1)
+        var rowsX = [Float](unsafeUninitializedCapacity: nc * inRows * outW) { _, n in n = nc * inRows * outW }
+        withUnsafeBufferPointer { x in
+            rowsX.withUnsafeMutableBufferPointer { rx in
+                x0.withUnsafeBufferPointer { a in
+                    x1.withUnsafeBufferPointer { b in
+                        wx.withUnsafeBufferPointer { wt in
+                            let (xp, rp) = (SendableConstPointer(x.baseAddress!), SendablePointer(rx.baseAddress!))
+                            let (ap, bp, wp) = (SendableConstPointer(a.baseAddress!), SendableConstPointer(b.baseAddress!),
+                                                SendableConstPointer(wt.baseAddress!))
+                            Parallel.forEach(nc * inRows, grain: 16) { rows in
+                                for r in rows {
+                                    let src = xp.pointer + (r / inRows) * h * w + (r % inRows) * w
+                                    let dst = rp.pointer + r * outW
+                                    for ox in 0..<outW {
+                                        let t = wp.pointer[ox]
+                                        dst[ox] = (1 - t) * src[ap.pointer[ox]] + t * src[bp.pointer[ox]]
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         return Tensor(shape: [shape[0], shape[1], outH, outW]) { o in
-            let op = SendablePointer(o.baseAddress!)
-            withUnsafeBufferPointer { x in
-                let xp = SendableConstPointer(x.baseAddress!)
+            rowsX.withUnsafeBufferPointer { rx in
+                let (op, rp) = (SendablePointer(o.baseAddress!), SendableConstPointer(rx.baseAddress!))
                 Parallel.forEach(nc * outH, grain: 16) { rows in
                     for r in rows {
-                        let p = r / outH, oy = r % outH
+                        let (p, oy) = (r / outH, r % outH)
                         let (y0, y1, wy) = ty[oy]
-                        let src = xp.pointer + p * h * w, dst = op.pointer + (p * outH + oy) * outW
-                        let r0 = src + y0 * w, r1 = src + y1 * w
-                        for ox in 0..<outW {
-                            let (x0, x1, wx) = tx[ox]
-                            let top = (1 - wx) * r0[x0] + wx * r0[x1]
-                            let bottom = (1 - wx) * r1[x0] + wx * r1[x1]
-                            dst[ox] = (1 - wy) * top + wy * bottom
-                        }
+                        let top = rp.pointer + (p * inRows + y0) * outW, bottom = rp.pointer + (p * inRows + y1) * outW
+                        let dst = op.pointer + r * outW
+                        for ox in 0..<outW { dst[ox] = (1 - wy) * top[ox] + wy * bottom[ox] }
                     }
                 }
             }

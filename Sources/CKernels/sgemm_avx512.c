@@ -188,23 +188,19 @@ TARGET static void kernel_12x32(long ks, const float *restrict a, const float *r
         _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_T0);
     }
+// One row of the tile: broadcast A's element, two FMAs into that row's two accumulators.
+#define ROW(i, ca, cb)                                                                  \
+    x = _mm512_set1_ps(ap[i]);                                                          \
+    ca = _mm512_fmadd_ps(x, b0, ca);                                                    \
+    cb = _mm512_fmadd_ps(x, b1, cb);
 #define STEP(off)                                                                       \
     {                                                                                   \
         __m512 b0 = _mm512_loadu_ps(b + (off) * NR), b1 = _mm512_loadu_ps(b + (off) * NR + 16); \
         const float *ap = a + (off) * MR;                                               \
         __m512 x;                                                                       \
-        x = _mm512_set1_ps(ap[0]);  c0a = _mm512_fmadd_ps(x, b0, c0a); c0b = _mm512_fmadd_ps(x, b1, c0b); \
-        x = _mm512_set1_ps(ap[1]);  c1a = _mm512_fmadd_ps(x, b0, c1a); c1b = _mm512_fmadd_ps(x, b1, c1b); \
-        x = _mm512_set1_ps(ap[2]);  c2a = _mm512_fmadd_ps(x, b0, c2a); c2b = _mm512_fmadd_ps(x, b1, c2b); \
-        x = _mm512_set1_ps(ap[3]);  c3a = _mm512_fmadd_ps(x, b0, c3a); c3b = _mm512_fmadd_ps(x, b1, c3b); \
-        x = _mm512_set1_ps(ap[4]);  c4a = _mm512_fmadd_ps(x, b0, c4a); c4b = _mm512_fmadd_ps(x, b1, c4b); \
-        x = _mm512_set1_ps(ap[5]);  c5a = _mm512_fmadd_ps(x, b0, c5a); c5b = _mm512_fmadd_ps(x, b1, c5b); \
-        x = _mm512_set1_ps(ap[6]);  c6a = _mm512_fmadd_ps(x, b0, c6a); c6b = _mm512_fmadd_ps(x, b1, c6b); \
-        x = _mm512_set1_ps(ap[7]);  c7a = _mm512_fmadd_ps(x, b0, c7a); c7b = _mm512_fmadd_ps(x, b1, c7b); \
-        x = _mm512_set1_ps(ap[8]);  c8a = _mm512_fmadd_ps(x, b0, c8a); c8b = _mm512_fmadd_ps(x, b1, c8b); \
-        x = _mm512_set1_ps(ap[9]);  c9a = _mm512_fmadd_ps(x, b0, c9a); c9b = _mm512_fmadd_ps(x, b1, c9b); \
-        x = _mm512_set1_ps(ap[10]); cAa = _mm512_fmadd_ps(x, b0, cAa); cAb = _mm512_fmadd_ps(x, b1, cAb); \
-        x = _mm512_set1_ps(ap[11]); cBa = _mm512_fmadd_ps(x, b0, cBa); cBb = _mm512_fmadd_ps(x, b1, cBb); \
+        ROW(0, c0a, c0b) ROW(1, c1a, c1b) ROW(2, c2a, c2b) ROW(3, c3a, c3b)             \
+        ROW(4, c4a, c4b) ROW(5, c5a, c5b) ROW(6, c6a, c6b) ROW(7, c7a, c7b)             \
+        ROW(8, c8a, c8b) ROW(9, c9a, c9b) ROW(10, cAa, cAb) ROW(11, cBa, cBb)           \
     }
     long kk = 0;
     for (; kk + 4 <= ks; kk += 4) {
@@ -220,6 +216,7 @@ TARGET static void kernel_12x32(long ks, const float *restrict a, const float *r
         b += NR;
     }
 #undef STEP
+#undef ROW
     __m512 acc[MR][2] = {{c0a, c0b}, {c1a, c1b}, {c2a, c2b}, {c3a, c3b}, {c4a, c4b}, {c5a, c5b},
                          {c6a, c6b}, {c7a, c7b}, {c8a, c8b}, {c9a, c9b}, {cAa, cAb}, {cBa, cBb}};
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);

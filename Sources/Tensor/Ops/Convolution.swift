@@ -53,22 +53,29 @@ extension Tensor {
             for row in rows {
                 let c = row / (kh * kw), ky = (row / kw) % kh, kx = row % kw
                 let out = d.pointer + row * oh * ow, plane = s.pointer + c * h * w
+                // Output columns whose input column ox·stride − padding + kx is inside the row:
+                // the loop over them has no bounds test; the rest are zero padding.
+                let lo = min(ow, max(0, (padding - kx + stride - 1) / stride))
+                let hi = max(lo, min(ow, w - 1 + padding - kx >= 0 ? (w - 1 + padding - kx) / stride + 1 : 0))
                 for oy in 0..<oh {
                     let iy = oy * stride - padding + ky
                     let line = out + oy * ow
                     if iy < 0 || iy >= h { line.update(repeating: 0, count: ow); continue }
-                    for ox in 0..<ow {
-                        let ix = ox * stride - padding + kx
-                        line[ox] = (ix >= 0 && ix < w) ? plane[iy * w + ix] : 0
+                    line.update(repeating: 0, count: lo)
+                    let from = plane + iy * w - padding + kx
+                    if stride == 1 {
+                        (line + lo).update(from: from + lo, count: hi - lo)
+                    } else {
+                        for ox in lo..<hi { line[ox] = from[ox * stride] }
                     }
+                    (line + hi).update(repeating: 0, count: ow - hi)
                 }
             }
         }
     }
 
-    /// Tap-major: for each kernel tap, one pass over the output rows it reaches, over the column
-    /// range whose input stays inside the image, so the inner loop has no bounds test and
-    /// vectorises. Each output still sums bias, then taps in (ky, kx) order, as a direct loop would.
+    /// One plane per job, in C (`ck_depthwise_plane`): each output sums bias, then taps in (ky, kx)
+    /// order, as a direct loop would; GELU on the finished row.
     func depthwiseConv2d(_ weight: Tensor, _ bias: Tensor?, stride: Int, padding: Int, oh: Int, ow: Int,
                          gelu: Bool) -> Tensor {
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])

@@ -102,12 +102,15 @@ TARGET void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb
             float *dst = slice + j * ks * NR;
             long c0 = j * NR, cols = min_l(NR, n - c0);
             if (!transB) {
-                // op(B)[kk][c] = b[kk*ldb + c]: rows are contiguous.
+                // op(B)[kk][c] = b[kk*ldb + c]: rows are contiguous; two masked vector moves per
+                // row (a memcpy call per 128 bytes cost more than the copy), zeros past n.
+                __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+                __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
                 for (long kk = 0; kk < ks; kk++) {
                     const float *src = b + (s0 + kk) * ldb + c0;
                     float *d = dst + kk * NR;
-                    memcpy(d, src, (size_t)cols * sizeof(float));
-                    if (cols < NR) memset(d + cols, 0, (size_t)(NR - cols) * sizeof(float));
+                    _mm512_storeu_ps(d, _mm512_maskz_loadu_ps(m0, src));
+                    _mm512_storeu_ps(d + 16, _mm512_maskz_loadu_ps(m1, src + 16));
                 }
             } else {
                 // op(B)[kk][c] = b[c*ldb + kk]: a transpose, 16x16 blocks in registers where whole.

@@ -149,9 +149,12 @@ struct KernelTests {
     }
 
     /// Group swaps take the blocked-transpose path: sizes off the 16x16 blocks and the 64-row strips.
-    @Test("permute swapping two groups of dimensions matches index arithmetic",
+    @Test("permutes with merged dimension runs and group swaps match index arithmetic",
           arguments: [([2, 37, 5, 7], [0, 2, 3, 1]), ([2, 5, 7, 37], [0, 3, 1, 2]), ([70, 33], [1, 0]),
-                      ([1, 256, 64, 64], [0, 2, 3, 1]), ([3, 16, 32], [0, 2, 1])])
+                      ([1, 256, 64, 64], [0, 2, 3, 1]), ([3, 16, 32], [0, 2, 1]),
+                      // Window partition / unpartition and a head split: runs of dimensions merge first.
+                      ([2, 3, 4, 5, 6, 7], [0, 1, 3, 2, 4, 5]), ([2, 5, 3, 2, 7], [2, 0, 3, 1, 4]),
+                      ([4, 6, 3, 5], [1, 0, 2, 3])])
     func permuteGroups(shape: [Int], order: [Int]) {
         let x = randomTensor(shape, seed: 19)
         let p = x.permuted(order)

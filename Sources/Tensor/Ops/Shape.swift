@@ -6,6 +6,12 @@ extension Tensor {
         precondition(order.sorted() == Array(0..<rank), "permute \(order) of \(shape)")
         if order == Array(0..<rank) { return self }
         let newShape = order.map { shape[$0] }
+        // Dimensions that stay next to each other, in order, move as one: window partitions
+        // ([B, nH, ws, nW, ws, C] -> [B, nH, nW, ws, ws, C]) then copy whole ws·C rows.
+        let (mergedShape, mergedOrder) = coalesced(order)
+        if mergedOrder.count < rank {
+            return reshaped(mergedShape).permuted(mergedOrder).reshaped(newShape)
+        }
         if let (batch, rows, cols) = swapsTwoGroups(order) {
             return transposedBlocks(newShape, batch: batch, rows: rows, cols: cols)
         }
@@ -36,6 +42,19 @@ extension Tensor {
                 }
             }
         }
+    }
+
+    /// The same permutation over merged dimensions: runs of input dimensions that `order` keeps
+    /// adjacent and in order become one. Returns (merged input shape, merged order).
+    func coalesced(_ order: [Int]) -> ([Int], [Int]) {
+        var runs: [[Int]] = []   // in output order
+        for d in order {
+            if let last = runs.last?.last, d == last + 1 { runs[runs.count - 1].append(d) } else { runs.append([d]) }
+        }
+        let byInput = runs.sorted { $0[0] < $1[0] }
+        let mergedShape = byInput.map { run in run.reduce(1) { $0 * shape[$1] } }
+        let mergedOrder = runs.map { run in byInput.firstIndex { $0[0] == run[0] }! }
+        return (mergedShape, mergedOrder)
     }
 
     /// Whether `order` keeps a leading prefix and swaps the two groups of dimensions after it

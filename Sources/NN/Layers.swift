@@ -1,9 +1,13 @@
+import Synchronization
 import Tensor
 
 /// `nn.Linear`: weight `[out, in]`, bias `[out]`.
 public final class Linear: Layer {
-    public var weight: Tensor
+    /// Setting a new weight drops the packed copy; it is packed again on the next call.
+    public var weight: Tensor { didSet { packed.withLock { $0 = nil } } }
     public var bias: Tensor?
+    /// The weight packed for the GEMM kernel on first use (nil inside where there is no such kernel).
+    private let packed = Mutex<PackedOperand??>(nil)
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
         weight = Tensor(zeros: [outFeatures, inFeatures])
@@ -16,7 +20,15 @@ public final class Linear: Layer {
     }
 
     /// x: [..., in] -> [..., out]; `gelu` applies GELU in the product's own pass.
-    public func callAsFunction(_ x: Tensor, gelu: Bool = false) -> Tensor { x.linear(weight, bias, gelu: gelu) }
+    public func callAsFunction(_ x: Tensor, gelu: Bool = false) -> Tensor {
+        let w = packed.withLock { cached in
+            if case .some(let p) = cached { return p }
+            let p = PackedOperand.linearWeight(weight)
+            cached = .some(p)
+            return p
+        }
+        return x.linear(weight, bias, gelu: gelu, packedWeight: w)
+    }
 }
 
 /// `nn.Conv2d`: weight `[O, I/groups, kH, kW]`.

@@ -135,8 +135,7 @@ public enum BLAS {
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, workers: Int, epilogue: GemmEpilogue
     ) {
         flops.add(2 * m * n * k, ordering: .relaxed)
-        let mr = Int(CK_SGEMM_MR), nr = Int(CK_SGEMM_NR)
-        let panels = (n + nr - 1) / nr
+        let panels = (n + Int(CK_SGEMM_NR) - 1) / Int(CK_SGEMM_NR)
         // Below ~4 MFLOP a split costs more in hand-off than it saves.
         let split = workers > 1 && 2 * m * n * k >= 1 << 22
         if !split, k * n <= 1 << 19 {
@@ -152,15 +151,26 @@ public enum BLAS {
         let packedCount = ck_sgemm_packed_b_floats(k, n)
         let packed = UnsafeMutablePointer<Float>.allocate(capacity: packedCount)
         defer { packed.deallocate() }
-        let (ap, bp, cp, pp) = (SendableConstPointer(a), SendableConstPointer(b), SendablePointer(c),
-                                SendablePointer(packed))
+        let bp = SendableConstPointer(b), pp = SendablePointer(packed)
         Parallel.forEach(panels, grain: split && packedCount >= 1 << 16 ? 8 : panels, workers: workers) { r in
             ck_sgemm_pack_b(transB ? 1 : 0, k, n, bp.pointer, ldb, pp.pointer, r.lowerBound, r.upperBound)
         }
-        let rowBlocks = (m + mr - 1) / mr
+        runPacked(transA, m, n, k, alpha, a, lda, packed, beta, c, ldc, workers: split ? workers : 1, epilogue: epilogue)
+    }
+
+    /// The product with op(B) already packed: C in row blocks, or in column panels when it has too
+    /// few rows for every worker, handed out dynamically (four per worker, so a core shared with
+    /// another process slows one block, not half the product). `workers` 1 runs it inline.
+    static func runPacked(
+        _ transA: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+        _ packed: UnsafePointer<Float>, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+        workers: Int, epilogue: GemmEpilogue
+    ) {
+        let mr = Int(CK_SGEMM_MR), nr = Int(CK_SGEMM_NR)
+        let panels = (n + nr - 1) / nr, rowBlocks = (m + mr - 1) / mr
+        let split = workers > 1 && 2 * m * n * k >= 1 << 22
+        let (ap, cp, pp) = (SendableConstPointer(a), SendablePointer(c), SendableConstPointer(packed))
         if !split || rowBlocks >= 2 * workers {
-            // Four blocks per worker, handed out dynamically: a core shared with another process
-            // then slows one block, not half the product.
             Parallel.forEach(rowBlocks, grain: split ? 1 : rowBlocks, workers: workers, chunksPerWorker: 4) { blocks in
                 let r0 = blocks.lowerBound * mr, rows = min(blocks.upperBound * mr, m) - r0
                 let aBlock = ap.pointer + (transA ? r0 : r0 * lda)

@@ -1,4 +1,5 @@
 internal import CKernels
+import Synchronization
 
 /// op(B) packed once for the AVX-512 kernel and reused by several products (the keys and values of
 /// one attention head, multiplied by one block of queries at a time). Without that kernel it only
@@ -20,10 +21,55 @@ public final class PackedOperand: @unchecked Sendable {
         }
     }
 
-    deinit { packed?.deallocate() }
+    /// Floats charged to `weightBudget` by this operand (packed weights only).
+    private var charged = 0
+
+    deinit {
+        packed?.deallocate()
+        if charged > 0 { PackedOperand.weightFloats.subtract(charged, ordering: .relaxed) }
+    }
+
+    /// Packed weights kept between calls, in floats, at most `weightBudget`: they are a second copy
+    /// of each weight, so ViT-B (~85M floats in its linear layers) and MobileSAM keep all of theirs
+    /// (~5 % faster encoder), while ViT-L/H keep part and repack the rest per call rather than grow
+    /// by gigabytes.
+    public static let weightBudget = 96 << 20
+    static let weightFloats = Atomic<Int>(0)
+
+    /// A linear layer's weight `[out, in]` as op(B) = weightᵀ, packed once for every later call;
+    /// nil where the AVX-512 kernel is absent (OpenBLAS then reads the weight as it is) or the
+    /// budget of packed weights is spent.
+    public static func linearWeight(_ weight: Tensor) -> PackedOperand? {
+        guard BLAS.ownKernel, weight.rank == 2 else { return nil }
+        let floats = ck_sgemm_packed_b_floats(weight.shape[1], weight.shape[0])
+        let total = weightFloats.add(floats, ordering: .relaxed).newValue
+        guard total <= weightBudget else {
+            weightFloats.subtract(floats, ordering: .relaxed)
+            return nil
+        }
+        let p = weight.withUnsafeBufferPointer { w in
+            PackedOperand(transB: true, k: weight.shape[1], n: weight.shape[0], b: w.baseAddress!, ldb: weight.shape[1])
+        }
+        p.charged = floats
+        return p
+    }
 }
 
 extension BLAS {
+    /// Row-major `C = epilogue(alpha * A * op(B) + beta * C)` with op(B) packed, split across the
+    /// workers like `sgemm` (row blocks, or column panels when C has few rows).
+    public static func sgemm(m: Int, packed b: PackedOperand, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue) {
+        guard m > 0, b.n > 0 else { return }
+        guard let p = b.packed else {
+            sgemm(transB: b.transB, m: m, n: b.n, k: b.k, alpha: alpha, a: a, lda: lda, b: b.source, ldb: b.ldb,
+                  beta: beta, c: c, ldc: ldc, epilogue: epilogue)
+            return
+        }
+        flops.add(2 * m * b.n * b.k, ordering: .relaxed)
+        runPacked(false, m, b.n, b.k, alpha, a, lda, p, beta, c, ldc, workers: threads, epilogue: epilogue)
+    }
+
     /// Row-major `C = alpha * A * op(B) + beta * C` on the calling thread, op(B) already packed.
     public static func sgemm(m: Int, packed b: PackedOperand, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {

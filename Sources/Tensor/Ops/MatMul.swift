@@ -2,7 +2,8 @@
 extension Tensor {
     /// PyTorch `F.linear`: `x [..., in] @ weightᵀ + bias`; weight `[out, in]` as stored in checkpoints.
     /// `gelu` applies exact GELU to the result in the same pass (`F.gelu(F.linear(...))`).
-    public func linear(_ weight: Tensor, _ bias: Tensor?, gelu: Bool = false) -> Tensor {
+    /// `packedWeight` (from `PackedOperand.linearWeight(weight)`) skips packing the weight again.
+    public func linear(_ weight: Tensor, _ bias: Tensor?, gelu: Bool = false, packedWeight: PackedOperand? = nil) -> Tensor {
         let inF = weight.shape[1], outF = weight.shape[0]
         precondition(dim(-1) == inF, "linear: input \(shape) vs weight \(weight.shape)")
         precondition(bias == nil || bias!.count == outF, "linear: bias \(bias!.shape) for \(outF) outputs")
@@ -13,9 +14,15 @@ extension Tensor {
             withUnsafeBufferPointer { x in
                 weight.withUnsafeBufferPointer { w in
                     Tensor.withOptionalPointer(bias) { b in
-                        BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: x.baseAddress!, lda: inF,
-                                   b: w.baseAddress!, ldb: inF, c: out.baseAddress!, ldc: outF,
-                                   epilogue: GemmEpilogue(columnBias: b, gelu: gelu))
+                        let epilogue = GemmEpilogue(columnBias: b, gelu: gelu)
+                        if let packedWeight {
+                            precondition(packedWeight.k == inF && packedWeight.n == outF, "linear: packed weight of another shape")
+                            BLAS.sgemm(m: rows, packed: packedWeight, a: x.baseAddress!, lda: inF, c: out.baseAddress!,
+                                       ldc: outF, epilogue: epilogue)
+                        } else {
+                            BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: x.baseAddress!, lda: inF,
+                                       b: w.baseAddress!, ldb: inF, c: out.baseAddress!, ldc: outF, epilogue: epilogue)
+                        }
                     }
                 }
             }

@@ -65,12 +65,14 @@ public final class ViTAttention: Layer {
                     let values = PackedOperand(k: n, n: hd, b: v, ldb: hd)
                     for r0 in stride(from: 0, to: n, by: chunk) {
                         let rows = min(chunk, n - r0)
-                        BLAS.sgemm(m: rows, packed: keys, alpha: scale, a: q + r0 * hd, lda: hd, c: scratch, ldc: n)
+                        BLAS.sgemm(m: rows, packed: keys, alpha: scale, a: q + r0 * hd, lda: hd, c: scratch, ldc: n,
+                                   serial: true)
                         if rh != nil {
                             addRelPos(scratch, rows: r0..<(r0 + rows), h: h, w: w, relH: relH, relW: relW)
                         }
                         Tensor.softmaxRowsSerial(scratch, rows: rows, columns: n)
-                        BLAS.sgemm(m: rows, packed: values, a: scratch, lda: n, c: dst.pointer + (i * n + r0) * hd, ldc: hd)
+                        BLAS.sgemm(m: rows, packed: values, a: scratch, lda: n, c: dst.pointer + (i * n + r0) * hd, ldc: hd,
+                                   serial: true)
                     }
                 }
             }

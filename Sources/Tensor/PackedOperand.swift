@@ -57,31 +57,18 @@ public final class PackedOperand: @unchecked Sendable {
 
 extension BLAS {
     /// Row-major `C = epilogue(alpha * A * op(B) + beta * C)` with op(B) packed, split across the
-    /// workers like `sgemm` (row blocks, or column panels when C has few rows).
+    /// workers like `sgemm` (row blocks, or column panels when C has few rows); `serial` keeps it
+    /// on the calling thread.
     public static func sgemm(m: Int, packed b: PackedOperand, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue) {
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, serial: Bool = false,
+                             epilogue: GemmEpilogue = GemmEpilogue()) {
         guard m > 0, b.n > 0 else { return }
         guard let p = b.packed else {
             sgemm(transB: b.transB, m: m, n: b.n, k: b.k, alpha: alpha, a: a, lda: lda, b: b.source, ldb: b.ldb,
-                  beta: beta, c: c, ldc: ldc, epilogue: epilogue)
+                  beta: beta, c: c, ldc: ldc, serial: serial, epilogue: epilogue)
             return
         }
         flops.add(2 * m * b.n * b.k, ordering: .relaxed)
-        runPacked(false, m, b.n, b.k, alpha, a, lda, p, beta, c, ldc, workers: threads, epilogue: epilogue)
-    }
-
-    /// Row-major `C = alpha * A * op(B) + beta * C` on the calling thread, op(B) already packed.
-    public static func sgemm(m: Int, packed b: PackedOperand, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        guard m > 0, b.n > 0 else { return }
-        guard let p = b.packed else {
-            sgemm(transB: b.transB, m: m, n: b.n, k: b.k, alpha: alpha, a: a, lda: lda, b: b.source, ldb: b.ldb,
-                  beta: beta, c: c, ldc: ldc, serial: true)
-            return
-        }
-        flops.add(2 * m * b.n * b.k, ordering: .relaxed)
-        var none = GemmEpilogue().c
-        ck_sgemm_packed(0, m, b.n, b.k, alpha, a, lda, p, 0, (b.n + Int(CK_SGEMM_NR) - 1) / Int(CK_SGEMM_NR), beta,
-                        c, ldc, &none)
+        runPacked(false, m, b.n, b.k, alpha, a, lda, p, beta, c, ldc, workers: serial ? 1 : threads, epilogue: epilogue)
     }
 }

@@ -3,8 +3,13 @@
 // runs over a 256-deep slice at a time. Debian's OpenBLAS is pinned to its AVX2 (Haswell)
 // kernels on these machines (OPENBLAS_CORETYPE), which leaves half of an AVX-512 core idle.
 //
-// Threading stays in Swift (BLAS.swift): it packs B once per product, then hands row blocks
+// Threading stays in Swift (AVX512Gemm.swift): it packs B once per product, then hands row blocks
 // (or panel ranges) of C to workers, each of which calls ck_sgemm_packed on its part.
+//
+// Tuned with clang, which SwiftPM compiles C with; gcc schedules this code differently, so time
+// changes with clang. One case: a kernel reading row-major A in place (no A packing) was faster
+// under gcc and a third slower under clang (it hoisted and spilled the broadcasts), so A is
+// always packed, on register transposes.
 #include "ckernels.h"
 #include <stdlib.h>
 #include <string.h>

@@ -66,6 +66,7 @@ static inline CK_TARGET float hsum(v8 v) {
     return s;
 }
 
+#ifndef CK_OWN_SOFTMAX   // kernels_avx512.c has its own
 CK_TARGET void CK_NAME(ck_softmax_rows)(float *p, long rows, long cols) {
     for (long r = 0; r < rows; r++) {
         float *row = p + r * cols;
@@ -87,6 +88,7 @@ CK_TARGET void CK_NAME(ck_softmax_rows)(float *p, long rows, long cols) {
         for (; i < cols; i++) row[i] *= 1.0f / s;
     }
 }
+#endif
 
 #ifndef CK_OWN_GELU   // kernels_avx512.c has its own, on AVX-512 instructions
 CK_TARGET void CK_NAME(ck_gelu)(float *p, long n) {

@@ -38,6 +38,12 @@ int ck_sgemm_available(void) {
 
 static long min_l(long a, long b) { return a < b ? a : b; }
 
+// Lanes of one 16-float half of a 32-column panel that hold the first `cols` columns (cols may be
+// negative or past 16): the masks for a panel's two vectors are half_mask(c) and half_mask(c - 16).
+static __mmask16 half_mask(long cols) {
+    return cols >= 16 ? 0xFFFF : cols <= 0 ? 0 : (__mmask16)((1u << cols) - 1);
+}
+
 size_t ck_sgemm_packed_b_floats(long k, long n) {
     long panels = (n + NR - 1) / NR;
     return (size_t)panels * NR * (size_t)(k > 0 ? k : 1);
@@ -109,8 +115,7 @@ TARGET void ck_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb
             if (!transB) {
                 // op(B)[kk][c] = b[kk*ldb + c]: rows are contiguous; two masked vector moves per
                 // row (a memcpy call per 128 bytes cost more than the copy), zeros past n.
-                __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
-                __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+                __mmask16 m0 = half_mask(cols), m1 = half_mask(cols - 16);
                 for (long kk = 0; kk < ks; kk++) {
                     const float *src = b + (s0 + kk) * ldb + c0;
                     float *d = dst + kk * NR;
@@ -183,8 +188,7 @@ TARGET static void kernel_12x32(long ks, const float *restrict a, const float *r
     long rows = st->rows;
     float alpha = st->alpha, beta = st->beta;
     int first = st->first;
-    __mmask16 m0 = st->cols >= 16 ? 0xFFFF : (__mmask16)((1u << st->cols) - 1);
-    __mmask16 m1 = st->cols >= 32 ? 0xFFFF : st->cols <= 16 ? 0 : (__mmask16)((1u << (st->cols - 16)) - 1);
+    __mmask16 m0 = half_mask(st->cols), m1 = half_mask(st->cols - 16);
     __m512 c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps(), c1a = _mm512_setzero_ps(), c1b = _mm512_setzero_ps();
     __m512 c2a = _mm512_setzero_ps(), c2b = _mm512_setzero_ps(), c3a = _mm512_setzero_ps(), c3b = _mm512_setzero_ps();
     __m512 c4a = _mm512_setzero_ps(), c4b = _mm512_setzero_ps(), c5a = _mm512_setzero_ps(), c5b = _mm512_setzero_ps();

@@ -44,8 +44,7 @@ extension BLAS {
     ) {
         flops.add(2 * m * n * k, ordering: .relaxed)
         let panels = (n + Int(CK_SGEMM_NR) - 1) / Int(CK_SGEMM_NR)
-        // Below ~4 MFLOP a split costs more in hand-off than it saves.
-        let split = workers > 1 && 2 * m * n * k >= 1 << 22
+        let split = worthSplitting(m, n, k, workers: workers)
         if !split, k * n <= 1 << 19 {
             var e = epilogue.c
             ck_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, &e)
@@ -76,7 +75,7 @@ extension BLAS {
     ) {
         let mr = Int(CK_SGEMM_MR), nr = Int(CK_SGEMM_NR)
         let panels = (n + nr - 1) / nr, rowBlocks = (m + mr - 1) / mr
-        let split = workers > 1 && 2 * m * n * k >= 1 << 22
+        let split = worthSplitting(m, n, k, workers: workers)
         let (ap, cp, pp) = (SendableConstPointer(a), SendablePointer(c), SendableConstPointer(packed))
         if !split || rowBlocks >= 2 * workers {
             Parallel.forEach(rowBlocks, grain: split ? 1 : rowBlocks, workers: workers, chunksPerWorker: 4) { blocks in

@@ -61,8 +61,7 @@ public enum BLAS {
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, workers: Int
     ) {
-        // Below ~4 MFLOP a split costs more in hand-off than it saves.
-        guard workers > 1, 2 * m * n * k >= 1 << 22, max(m, n) >= 2 * workers else {
+        guard worthSplitting(m, n, k, workers: workers), max(m, n) >= 2 * workers else {
             gemmCall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
@@ -96,6 +95,12 @@ public enum BLAS {
         flops.add(2 * m * n * k, ordering: .relaxed)
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Whether a product is worth handing to several workers: below ~4 MFLOP the hand-off costs
+    /// more than it saves.
+    static func worthSplitting(_ m: Int, _ n: Int, _ k: Int, workers: Int) -> Bool {
+        workers > 1 && 2 * m * n * k >= 1 << 22
     }
 
     /// Set once, before the first product.

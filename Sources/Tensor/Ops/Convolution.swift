@@ -109,14 +109,14 @@ extension Tensor {
         precondition(wi == cin && kh == stride && kw == stride, "convTranspose2d: input \(shape) weight \(weight.shape) stride \(stride)")
         let plane = h * w, taps = kh * kw, rowsOut = cout * taps
         // GEMM row co*taps + tap belongs to output channel co.
-        let rowBias = bias.map { b in (0..<rowsOut).map { b.storage[$0 / taps] } }
+        let rowBias = bias.map { b in Tensor(shape: [rowsOut], storage: (0..<rowsOut).map { b.storage[$0 / taps] }) }
         var tmp = [Float](unsafeUninitializedCapacity: rowsOut * plane) { _, count in count = rowsOut * plane }
         return Tensor(shape: [n, cout, h * kh, w * kw]) { o in
             withUnsafeBufferPointer { x in
                 weight.withUnsafeBufferPointer { wt in
                     for b in 0..<n {
                         tmp.withUnsafeMutableBufferPointer { t in
-                            Tensor.withOptionalArray(rowBias) { rb in
+                            Tensor.withOptionalPointer(rowBias) { rb in
                                 BLAS.sgemm(transA: true, m: rowsOut, n: plane, k: cin, a: wt.baseAddress!, lda: rowsOut,
                                            b: x.baseAddress! + b * cin * plane, ldb: plane, c: t.baseAddress!, ldc: plane,
                                            epilogue: GemmEpilogue(rowBias: rb, gelu: gelu))
@@ -144,11 +144,5 @@ extension Tensor {
                 }
             }
         }
-    }
-
-    /// `body` gets the array's storage, or nil without an array.
-    static func withOptionalArray<R>(_ a: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
-        guard let a else { return body(nil) }
-        return a.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 }

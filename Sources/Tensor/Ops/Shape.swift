@@ -12,9 +12,10 @@ extension Tensor {
         if mergedOrder.count < rank {
             return reshaped(mergedShape).permuted(mergedOrder).reshaped(newShape)
         }
-        if let (batch, rows, cols) = swapsTwoGroups(order) {
-            return transposedBlocks(newShape, batch: batch, rows: rows, cols: cols)
-        }
+        // Coalesced, a swap of two groups of dimensions ([B, C, H, W] -> [B, H, W, C]) is a
+        // transpose, [1, 0], or one per leading batch, [0, 2, 1].
+        if order == [1, 0] { return transposedBlocks(newShape, batch: 1, rows: shape[0], cols: shape[1]) }
+        if order == [0, 2, 1] { return transposedBlocks(newShape, batch: shape[0], rows: shape[1], cols: shape[2]) }
         var inStrides = [Int](repeating: 1, count: rank)
         for i in stride(from: rank - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * shape[i + 1] }
         let strides = order.map { inStrides[$0] }
@@ -55,17 +56,6 @@ extension Tensor {
         let mergedShape = byInput.map { run in run.reduce(1) { $0 * shape[$1] } }
         let mergedOrder = runs.map { run in byInput.firstIndex { $0[0] == run[0] }! }
         return (mergedShape, mergedOrder)
-    }
-
-    /// Whether `order` keeps a leading prefix and swaps the two groups of dimensions after it
-    /// ([B, C, H, W] -> [B, H, W, C] is [B] x transpose([C], [H·W])): (batch, rows, cols) if so.
-    func swapsTwoGroups(_ order: [Int]) -> (Int, Int, Int)? {
-        var p = 0
-        while p < rank && order[p] == p { p += 1 }
-        guard p < rank else { return nil }
-        let k = order[p]   // first dimension of the group that moves to the front
-        guard k > p, order == Array(0..<p) + Array(k..<rank) + Array(p..<k) else { return nil }
-        return (shape[..<p].reduce(1, *), shape[p..<k].reduce(1, *), shape[k...].reduce(1, *))
     }
 
     /// `batch` independent [rows, cols] -> [cols, rows] transposes, split into row strips across workers.

@@ -25,6 +25,7 @@ Log: <run>/train.log (human) and <run>/log.jsonl (one JSON per report).
 from __future__ import annotations
 
 import argparse
+import copy
 import glob
 import json
 import math
@@ -50,23 +51,58 @@ from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncode
 HERE = os.path.dirname(os.path.abspath(__file__))
 RECIPE = "stablesam-train-base/1"
 
-# The architecture (see Scripts/README.md "Training the embedded default" for why).
+# The architecture (see Scripts/README.md "Training the embedded default" for why). Version 2 is a
+# TinyViT (MobileSAM's encoder: convolutional stem and MBConv stage, then windowed attention with
+# depthwise local convolutions) with two stages, so the embedding grid is 1/8 of the input instead
+# of SAM's 1/16: the bundled clips' 60-150 px objects are 5-12 tokens across at 320 px, not 2-5.
 CONFIG = dict(
-    img_size=320, patch_size=16, encoder_embed_dim=160, encoder_depth=6, encoder_num_heads=5,
+    encoder="tinyvit", img_size=320, tinyvit_embed_dims=[32, 128], tinyvit_depths=[2, 4],
+    tinyvit_num_heads=[1, 4], tinyvit_window_sizes=[8, 8], tinyvit_mlp_ratio=4.0, tinyvit_mbconv_expand_ratio=4.0,
+    patch_size=8,  # the encoder's total stride (TinyViT: 4 in the stem, 2 per PatchMerging)
+    # SAM's ViT (version 1 of this recipe), used when encoder == "vit"
+    encoder_embed_dim=160, encoder_depth=6, encoder_num_heads=5,
     encoder_window_size=10, encoder_global_attn_indexes=[2, 5], mlp_ratio=4.0,
     prompt_embed_dim=128, mask_in_chans=16, decoder_depth=2, decoder_mlp_dim=1024, decoder_num_heads=8,
     iou_head_depth=3, iou_head_hidden_dim=128,
 )
+VIT_V1 = dict(encoder="vit", img_size=320, patch_size=16)
+
+
+def tinyvit_forward_features(self, x):
+    """TinyViT.forward_features with the token grid read off the tokens (the reference's literal
+    64x64 holds only for its 1024 px, stride-16 models)."""
+    x = self.patch_embed(x)
+    for layer in self.layers:
+        x = layer(x)
+    g = math.isqrt(x.shape[1])
+    return self.neck(x.view(x.shape[0], g, g, -1).permute(0, 3, 1, 2))
+
+
+def build_encoder(c: dict) -> torch.nn.Module:
+    if c["encoder"] == "vit":
+        return ImageEncoderViT(
+            img_size=c["img_size"], patch_size=c["patch_size"], embed_dim=c["encoder_embed_dim"],
+            depth=c["encoder_depth"], num_heads=c["encoder_num_heads"], mlp_ratio=c["mlp_ratio"],
+            out_chans=c["prompt_embed_dim"], qkv_bias=True, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+            use_abs_pos=True, use_rel_pos=True, rel_pos_zero_init=True,
+            window_size=c["encoder_window_size"], global_attn_indexes=tuple(c["encoder_global_attn_indexes"]))
+    import types
+    from mobile_sam.modeling import TinyViT
+    from mobile_sam.modeling.tiny_vit_sam import LayerNorm2d
+    enc = TinyViT(img_size=c["img_size"], in_chans=3, num_classes=0, embed_dims=c["tinyvit_embed_dims"],
+                  depths=c["tinyvit_depths"], num_heads=c["tinyvit_num_heads"], window_sizes=c["tinyvit_window_sizes"],
+                  mlp_ratio=c["tinyvit_mlp_ratio"], drop_rate=0.0, drop_path_rate=0.0,
+                  mbconv_expand_ratio=c["tinyvit_mbconv_expand_ratio"], local_conv_size=3)
+    out = c["prompt_embed_dim"]   # the reference hard-codes 256; the neck's layers are the same
+    enc.neck = torch.nn.Sequential(torch.nn.Conv2d(c["tinyvit_embed_dims"][-1], out, 1, bias=False), LayerNorm2d(out),
+                                   torch.nn.Conv2d(out, out, 3, padding=1, bias=False), LayerNorm2d(out))
+    enc.forward_features = types.MethodType(tinyvit_forward_features, enc)
+    return enc
 
 
 def build_sam(c: dict) -> Sam:
     g = c["img_size"] // c["patch_size"]
-    enc = ImageEncoderViT(
-        img_size=c["img_size"], patch_size=c["patch_size"], embed_dim=c["encoder_embed_dim"],
-        depth=c["encoder_depth"], num_heads=c["encoder_num_heads"], mlp_ratio=c["mlp_ratio"],
-        out_chans=c["prompt_embed_dim"], qkv_bias=True, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
-        use_abs_pos=True, use_rel_pos=True, rel_pos_zero_init=True,
-        window_size=c["encoder_window_size"], global_attn_indexes=tuple(c["encoder_global_attn_indexes"]))
+    enc = build_encoder(c)
     pe = PromptEncoder(embed_dim=c["prompt_embed_dim"], image_embedding_size=(g, g),
                        input_image_size=(c["img_size"], c["img_size"]), mask_in_chans=c["mask_in_chans"])
     md = MaskDecoder(num_multimask_outputs=3,
@@ -111,7 +147,8 @@ def resize_longest(img: np.ndarray, lab: np.ndarray, size: int):
 def to_input(sam: Sam, im: np.ndarray, size: int) -> torch.Tensor:
     """uint8 HxWx3 (already resized) -> normalised, padded [3, size, size]."""
     x = torch.from_numpy(np.array(im, dtype=np.float32)).permute(2, 0, 1)
-    x = (x - sam.pixel_mean[:, 0, 0, None, None]) / sam.pixel_std[:, 0, 0, None, None]
+    mean, std = sam.pixel_mean.cpu(), sam.pixel_std.cpu()
+    x = (x - mean[:, 0, 0, None, None]) / std[:, 0, 0, None, None]
     return F.pad(x, (0, size - x.shape[2], 0, size - x.shape[1]))
 
 
@@ -133,6 +170,31 @@ def noisy_box(rng: np.random.Generator, b: np.ndarray, w: int, h: int) -> np.nda
     return out.astype(np.float32)
 
 
+def tracker_box(rng: np.random.Generator, b: np.ndarray, w: int, h: int) -> np.ndarray:
+    """The box a tracker gives: the object's box padded by a margin (0-35 % of its side on each
+    side), shifted by a motion error (N(0, 0.08 side)), and sometimes clipped short on one side
+    (the previous mask missed a part). The model must answer with the object, not the box."""
+    bw, bh = b[2] - b[0], b[3] - b[1]
+    side = np.array([bw, bh, bw, bh])
+    out = b + np.array([-1, -1, 1, 1]) * rng.uniform(0, 0.35, 4) * side
+    out = out + np.tile(rng.normal(0, 0.08, 2), 2) * side
+    if rng.random() < 0.25:
+        k = int(rng.integers(4))
+        out[k] += (1 if k < 2 else -1) * rng.uniform(0, 0.25) * side[k]
+    out[[0, 2]] = np.clip(out[[0, 2]], 0, w)
+    out[[1, 3]] = np.clip(out[[1, 3]], 0, h)
+    if out[2] - out[0] < 2 or out[3] - out[1] < 2:
+        return b
+    return out.astype(np.float32)
+
+
+def prompt_box(rng: np.random.Generator, b: np.ndarray, w: int, h: int) -> np.ndarray:
+    r = rng.random()
+    if r < 0.3:
+        return b
+    return noisy_box(rng, b, w, h) if r < 0.6 else tracker_box(rng, b, w, h)
+
+
 def sample_point(rng: np.random.Generator, m: np.ndarray):
     ys, xs = np.nonzero(m)
     if len(xs) == 0:
@@ -142,6 +204,11 @@ def sample_point(rng: np.random.Generator, m: np.ndarray):
 
 
 # ---------------------------------------------------------------------------- losses
+
+def autocast(a):
+    """bf16 autocast for the forward pass when --bf16 (AVX512_BF16 CPUs, CUDA); losses stay fp32."""
+    return torch.autocast(a.device.type, dtype=torch.bfloat16, enabled=a.bf16)
+
 
 def focal_loss(logits, target, alpha: float = 0.25, gamma: float = 2.0):
     """Per-mask mean sigmoid focal loss (detectron2 / SAM). logits, target [P, K, H, W] -> [P, K]."""
@@ -173,45 +240,48 @@ def train_step(sam: Sam, batch, rng: np.random.Generator, a):
     """One batch through SAM's prompt loop. Losses are on the decoder's low-resolution logits
     (4x the embedding grid) against the area-downsampled ground truth (soft targets), as HQ-SAM and
     our RTS do: upsampling to the input size first costs most of a CPU step for little gain."""
-    x = torch.stack([b["x"] for b in batch])
-    emb = sam.image_encoder(x)
-    dense_pe = sam.prompt_encoder.get_dense_pe()
+    dev = a.device
+    x = torch.stack([b["x"] for b in batch]).to(dev)
+    with autocast(a):
+        emb = sam.image_encoder(x)
+        dense_pe = sam.prompt_encoder.get_dense_pe()
     total = 0.0
     stats = {"focal": 0.0, "dice": 0.0, "iou_mse": 0.0, "miou0": 0.0, "miou_last": 0.0}
     n_terms = 0
     for bi, b in enumerate(batch):
-        gt = b["masks_lr"]            # [P, 1, hl, wl] soft, valid region of the low-res grid
+        gt = b["masks_lr"].to(dev)    # [P, 1, hl, wl] soft, valid region of the low-res grid
         gtn = b["masks"]              # [P, h, w] bool at input scale, for prompts
         P, h, w = gtn.shape
         hl, wl = gt.shape[-2:]
-        gt_bin = gt[:, 0].numpy() > 0.5
-        use_box = rng.random() < 0.5
+        gt_bin = b["masks_lr"][:, 0].numpy() > 0.5
+        use_box = rng.random() < a.box_prob
         boxes = None
         pts = np.zeros((P, 0, 2), np.float32)
         lbl = np.zeros((P, 0), np.float32)
         if use_box:
-            bx = np.stack([box_of(gtn[p]) if rng.random() < 0.5 else noisy_box(rng, box_of(gtn[p]), w, h)
-                           for p in range(P)])
-            boxes = torch.from_numpy(bx)
+            bx = np.stack([prompt_box(rng, box_of(gtn[p]), w, h) for p in range(P)])
+            boxes = torch.from_numpy(bx).to(dev)
         else:
             pts = np.stack([sample_point(rng, gtn[p]) for p in range(P)])[:, None]
             lbl = np.ones((P, 1), np.float32)
         mask_in = None
-        ar = torch.arange(P)
+        ar = torch.arange(P, device=dev)
         for it in range(a.iters):
-            points = (torch.from_numpy(pts), torch.from_numpy(lbl)) if pts.shape[1] else None
-            sp, de = sam.prompt_encoder(points=points, boxes=boxes, masks=mask_in)
+            points = (torch.from_numpy(pts).to(dev), torch.from_numpy(lbl).to(dev)) if pts.shape[1] else None
             multi = (not use_box) and pts.shape[1] == 1 and mask_in is None
-            low, iou_pred = sam.mask_decoder(image_embeddings=emb[bi:bi + 1], image_pe=dense_pe,
-                                             sparse_prompt_embeddings=sp, dense_prompt_embeddings=de,
-                                             multimask_output=multi)
+            with autocast(a):
+                sp, de = sam.prompt_encoder(points=points, boxes=boxes, masks=mask_in)
+                low, iou_pred = sam.mask_decoder(image_embeddings=emb[bi:bi + 1], image_pe=dense_pe,
+                                                 sparse_prompt_embeddings=sp, dense_prompt_embeddings=de,
+                                                 multimask_output=multi)
+            low, iou_pred = low.float(), iou_pred.float()
             lv = low[..., :hl, :wl]
             tgt = gt.expand_as(lv)
             fl, dl = focal_loss(lv, tgt), dice_loss(lv, tgt)
             with torch.no_grad():
                 real_iou = mask_iou(lv, (tgt > 0.5).float())
             ml = a.focal_weight * fl + dl
-            best = ml.argmin(1) if multi else torch.zeros(P, dtype=torch.long)
+            best = ml.argmin(1) if multi else torch.zeros(P, dtype=torch.long, device=dev)
             iou_l = F.mse_loss(iou_pred, real_iou, reduction="none").mean(1)
             total = total + (ml[ar, best] + iou_l).mean()
             n_terms += 1
@@ -227,7 +297,7 @@ def train_step(sam: Sam, batch, rng: np.random.Generator, a):
             mask_in = low[ar, best][:, None].detach()
             if it > 0 and rng.random() < a.mask_only_prob:
                 continue  # SAM also has rounds with the mask input alone
-            pred = (lv[ar, best] > 0).numpy()
+            pred = (lv[ar, best] > 0).cpu().numpy()
             new_p, new_l = [], []
             for p in range(P):
                 fn = gt_bin[p] & ~pred[p]
@@ -252,7 +322,7 @@ def train_step(sam: Sam, batch, rng: np.random.Generator, a):
     return loss, stats
 
 
-def make_batch(sam: Sam, data: Scenes, ids, rng: np.random.Generator, a) -> list[dict]:
+def make_batch(sam: Sam, data, ids, rng: np.random.Generator, a) -> list[dict]:
     size = CONFIG["img_size"]
     st = a.lr_stride
     out = []
@@ -278,29 +348,36 @@ def make_batch(sam: Sam, data: Scenes, ids, rng: np.random.Generator, a) -> list
 # ---------------------------------------------------------------------------- evaluation
 
 @torch.no_grad()
-def evaluate(sam: Sam, data: Scenes, limit: int | None = None) -> dict:
-    """mIoU with ground-truth boxes, single-mask output, masks at the original image size."""
+def evaluate(sam: Sam, data: Scenes, limit: int | None = None, device=torch.device("cpu")) -> dict:
+    """mIoU with ground-truth boxes and with tracker-like loose boxes (seeded, the same for every
+    call), single-mask output, masks at the original image size."""
+    was_training = sam.training
     sam.eval()
     size = CONFIG["img_size"]
-    ious = []
+    ious = {"gt_box": [], "tracker_box": []}
     n = len(data) if limit is None else min(limit, len(data))
     for i in range(n):
         img, lab, objs = data.load(i)
         H, W = lab.shape
         im, _ = resize_longest(img, np.ascontiguousarray(lab), size)
         s = size / max(H, W)
-        emb = sam.image_encoder(to_input(sam, im, size)[None])
-        boxes = torch.tensor([o["box"] for o in objs], dtype=torch.float32) * s
-        sp, de = sam.prompt_encoder(points=None, boxes=boxes, masks=None)
-        low, _ = sam.mask_decoder(emb, sam.prompt_encoder.get_dense_pe(), sp, de, multimask_output=False)
-        masks = sam.postprocess_masks(low, im.shape[:2], (H, W))[:, 0] > 0
-        for k, o in enumerate(objs):
-            g = torch.from_numpy(lab == o["id"])
-            inter = (masks[k] & g).sum().item()
-            union = (masks[k] | g).sum().item()
-            ious.append(inter / max(union, 1))
-    sam.train()
-    return {"miou_gt_box": float(np.mean(ious)), "objects": len(ious), "images": n}
+        emb = sam.image_encoder(to_input(sam, im, size)[None].to(device))
+        gt_boxes = np.array([o["box"] for o in objs], np.float32)
+        rng = np.random.default_rng([i, 99])
+        loose = np.stack([tracker_box(rng, b, W, H) for b in gt_boxes])
+        for kind, bx in (("gt_box", gt_boxes), ("tracker_box", loose)):
+            boxes = torch.from_numpy(bx * s).to(device)
+            sp, de = sam.prompt_encoder(points=None, boxes=boxes, masks=None)
+            low, _ = sam.mask_decoder(emb, sam.prompt_encoder.get_dense_pe(), sp, de, multimask_output=False)
+            masks = (sam.postprocess_masks(low, im.shape[:2], (H, W))[:, 0] > 0).cpu()
+            for k, o in enumerate(objs):
+                g = torch.from_numpy(lab == o["id"])
+                inter = (masks[k] & g).sum().item()
+                union = (masks[k] | g).sum().item()
+                ious[kind].append(inter / max(union, 1))
+    sam.train(was_training)
+    return {"miou_gt_box": float(np.mean(ious["gt_box"])), "miou_tracker_box": float(np.mean(ious["tracker_box"])),
+            "objects": len(ious["gt_box"]), "images": n}
 
 
 # ---------------------------------------------------------------------------- checkpoints
@@ -310,45 +387,87 @@ def latest_checkpoint(run: str) -> str | None:
     return c[-1] if c else None
 
 
-def save_checkpoint(run: str, sam, opt, step: int, train_s: float, history: list, keep: int = 2):
-    os.makedirs(f"{run}/checkpoints", exist_ok=True)
-    path = f"{run}/checkpoints/step_{step:07d}.pt"
+def save_checkpoint(path: str, sam, ema, opt, step: int, train_s: float, history: list, pool: int) -> str:
+    """Everything continuing needs: weights, EMA weights, AdamW moments, step, clocks, curves. RNG
+    state is not needed: every step draws from generators seeded by (seed, step)."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = path + ".tmp"
-    torch.save({"recipe": RECIPE, "config": CONFIG, "model": sam.state_dict(), "optimizer": opt.state_dict(),
-                "step": step, "train_seconds": train_s, "history": history,
-                "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-                        "python": random.getstate()}}, tmp)
+    torch.save({"recipe": RECIPE, "config": CONFIG, "model": sam.state_dict(), "ema": ema.state_dict(),
+                "optimizer": opt.state_dict(), "step": step, "train_seconds": train_s, "history": history,
+                "pool_images": pool}, tmp)
     os.replace(tmp, path)
-    for old in sorted(glob.glob(f"{run}/checkpoints/step_*.pt"))[:-keep]:
-        os.remove(old)
     return path
 
 
-def lr_factor(step: int, train_s: float, a) -> float:
-    """Linear warm-up over a.warmup steps, then cosine to 5 %. The cosine runs over steps, or, with
-    --minutes, over training time: on a machine shared with others the step rate is unknowable in
-    advance, and the recipe must finish within its time budget."""
+def lr_factor(step: int, a) -> float:
+    """Linear warm-up, then cosine to 5 % over --total-steps: the horizon of the whole run, which
+    may span many invocations (each --minutes long) on different machines."""
     if step < a.warmup:
         return (step + 1) / a.warmup
-    p = train_s / (a.minutes * 60) if a.minutes else (step - a.warmup) / max(1, a.steps - a.warmup)
+    p = (step - a.warmup) / max(1, a.total_steps - a.warmup)
     return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
 
 
-def ensure_data(a) -> None:
+def chunk_dirs(a) -> list[str]:
+    return [os.path.join(a.run, "data", f"train_{k:03d}") for k in range(math.ceil(a.train_count / a.chunk))]
+
+
+def chunk_ready(d: str) -> bool:
+    return os.path.exists(os.path.join(d, "index.json"))
+
+
+def generate(a, out: str, count: int, seed: int, split: str, start: int = 0, workers: int = 1, nice: int = 0):
     gen = os.path.join(HERE, "scenes", "make_images.py")
-    for out, count, seed, split in ((a.train_dir, a.train_count, a.data_seed, "train"),
-                                    (a.eval_dir, a.eval_count, a.data_seed + 1000, "heldout")):
-        idx = os.path.join(out, "index.json")
-        if os.path.exists(idx):
-            with open(idx) as f:
-                meta = json.load(f)
-            if meta["seed"] == seed and len(meta["images"]) == count:
-                continue
-        log(a, f"generating {count} {split} images (seed {seed}) into {out}")
-        t = time.time()
-        subprocess.run([sys.executable, gen, "--out", out, "--count", str(count), "--seed", str(seed),
-                        "--split", split, "--workers", str(a.threads)], check=True)
-        log(a, f"generated {split} set in {time.time() - t:.0f}s")
+    cmd = [sys.executable, gen, "--out", out, "--count", str(count), "--seed", str(seed), "--split", split,
+           "--start", str(start), "--workers", str(workers)]
+    return subprocess.Popen((["nice", "-n", str(nice)] if nice else []) + cmd, stdout=subprocess.DEVNULL)
+
+
+def ensure_data(a):
+    """Held-out set and the first training chunk now; the other chunks in a background process at a
+    lower priority, picked up by the training loop as they appear (image i of the pool depends only
+    on (--data-seed, i), whichever chunk and machine makes it)."""
+    if not chunk_ready(a.eval_dir):
+        log(a, f"generating {a.eval_count} held-out images (seed {a.data_seed + 1000}) into {a.eval_dir}")
+        generate(a, a.eval_dir, a.eval_count, a.data_seed + 1000, "heldout", workers=a.threads).wait()
+    chunks = chunk_dirs(a)
+    if not chunk_ready(chunks[0]):
+        log(a, f"generating training chunk 0 ({a.chunk} images) into {chunks[0]}")
+        generate(a, chunks[0], a.chunk, a.data_seed, "train", workers=a.threads).wait()
+    rest = [(k, d) for k, d in enumerate(chunks) if not chunk_ready(d)]
+    if not rest or a.bench:
+        return None
+    script = "; ".join(f"{sys.executable} {os.path.join(HERE, 'scenes', 'make_images.py')} --out {d} "
+                       f"--count {min(a.chunk, a.train_count - k * a.chunk)} --seed {a.data_seed} --split train "
+                       f"--start {k * a.chunk} --workers 1 > /dev/null" for k, d in rest)
+    log(a, f"generating {len(rest)} more training chunks in the background (nice {a.gen_nice})")
+    return subprocess.Popen(["nice", "-n", str(a.gen_nice), "bash", "-c", script])
+
+
+class Pool:
+    """The training chunks present on disk, re-read as the background generator adds more."""
+
+    def __init__(self, a):
+        self.a = a
+        self.sets: list[Scenes] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        have = len(self.sets)
+        for d in chunk_dirs(self.a)[have:]:
+            if not chunk_ready(d):
+                break
+            self.sets.append(Scenes(d))
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self.sets)
+
+    def load(self, i: int):
+        for s in self.sets:
+            if i < len(s):
+                return s.load(i)
+            i -= len(s)
+        raise IndexError(i)
 
 
 def log(a, msg: str) -> None:
@@ -377,6 +496,7 @@ def export(a, sam, step: int, train_s: float, history: list, final_eval: dict | 
         "data": "Scripts/scenes/make_images.py (see Scripts/scenes/SOURCES.md)",
     }
     meta = {"format": "pt", "config": json.dumps(CONFIG), "decoder_num_heads": str(CONFIG["decoder_num_heads"]),
+            "img_size": str(CONFIG["img_size"]),
             "provenance": json.dumps(prov), "name": "stablesam-base"}
     path = a.export or os.path.join(a.run, "sam_stablesam_base.safetensors")
     tmp = path + ".tmp"
@@ -387,108 +507,122 @@ def export(a, sam, step: int, train_s: float, history: list, final_eval: dict | 
 
 # ---------------------------------------------------------------------------- main
 
-def main() -> None:
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", required=True, help="folder for data, checkpoints, logs and the export")
-    ap.add_argument("--steps", type=int, default=3000, help="training length in steps (ignored with --minutes)")
-    ap.add_argument("--minutes", type=float, default=80.0,
-                    help="training length in minutes of training time (0: use --steps); see lr_factor")
+    ap.add_argument("--run", required=True, help="work folder: data, checkpoints, logs, the export")
+    ap.add_argument("--state", default=os.path.join(HERE, "base", "state", "base_state.pt"),
+                    help="the committed training state: resumed from when newer than --run's checkpoint, "
+                         "written at the end of each invocation (default Scripts/base/state/base_state.pt)")
+    ap.add_argument("--minutes", type=float, default=60.0, help="training time of THIS invocation, minutes")
+    ap.add_argument("--total-steps", type=int, default=120000, help="length of the whole run (the LR schedule)")
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=4e-4)
+    ap.add_argument("--lr", type=float, default=6e-4)
     ap.add_argument("--weight-decay", type=float, default=0.05)
-    ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--warmup", type=int, default=300)
+    ap.add_argument("--ema", type=float, default=0.999, help="decay of the weight average that is exported")
     ap.add_argument("--iters", type=int, default=2, help="decoder rounds per mask (1 + corrective points)")
     ap.add_argument("--mask-only-prob", type=float, default=0.2)
+    ap.add_argument("--box-prob", type=float, default=0.7, help="share of masks prompted by a box (else a point)")
     ap.add_argument("--max-objects", type=int, default=3)
     ap.add_argument("--focal-weight", type=float, default=20.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data-seed", type=int, default=1)
-    ap.add_argument("--train-count", type=int, default=5000)
-    ap.add_argument("--eval-count", type=int, default=200)
-    ap.add_argument("--train-dir", default=None)
+    ap.add_argument("--train-count", type=int, default=16000, help="training pool size")
+    ap.add_argument("--chunk", type=int, default=2000, help="pool images per generated folder")
+    ap.add_argument("--gen-nice", type=int, default=5, help="niceness of the background pool generator")
+    ap.add_argument("--eval-count", type=int, default=300)
     ap.add_argument("--eval-dir", default=None)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--ckpt-minutes", type=float, default=4.0)
+    ap.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast in the forward pass")
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--eval-every", type=int, default=500)
-    ap.add_argument("--eval-limit", type=int, default=48)
+    ap.add_argument("--eval-limit", type=int, default=60, help="images per curve point (held-out and train)")
     ap.add_argument("--export", default=None, help="safetensors path (default <run>/sam_stablesam_base.safetensors)")
     ap.add_argument("--bench", type=int, default=0, help="time N steps on the data, report images/s, exit")
-    ap.add_argument("--config", default=None, help="JSON object overriding entries of CONFIG")
-    a = ap.parse_args()
+    ap.add_argument("--config", default=None, help="JSON object overriding entries of CONFIG (new runs only)")
+    return ap.parse_args()
+
+
+def main() -> None:
+    a = parse_args()
     if a.config:
         CONFIG.update(json.loads(a.config))
-    a.lr_stride = CONFIG["patch_size"] // 4  # low-res logits are 4x the embedding grid
     os.makedirs(a.run, exist_ok=True)
-    a.train_dir = a.train_dir or os.path.join(a.run, "data", "train")
     a.eval_dir = a.eval_dir or os.path.join(a.run, "data", "heldout")
+    a.device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
+                            ("cpu" if a.device == "auto" else a.device))
     torch.set_num_threads(a.threads)
     t_start = time.time()
-    ensure_data(a)
-    train, held = Scenes(a.train_dir), Scenes(a.eval_dir)
+
+    # resume: the newer of the run's own checkpoint and the committed state
+    candidates = [p for p in (os.path.join(a.run, "checkpoint.pt"), a.state) if os.path.exists(p)]
+    st = None
+    if candidates and not a.bench:
+        loaded = [torch.load(p, map_location="cpu", weights_only=False) for p in candidates]
+        k = max(range(len(loaded)), key=lambda i: loaded[i]["step"])
+        st, src = loaded[k], candidates[k]
+        CONFIG.clear()
+        CONFIG.update(st["config"])
+    a.lr_stride = CONFIG["patch_size"] // 4  # low-res logits are 4x the embedding grid
+    gen_proc = ensure_data(a)
+    pool, held = Pool(a), Scenes(a.eval_dir)
 
     torch.manual_seed(a.seed)
-    np.random.seed(a.seed)
-    random.seed(a.seed)
     sam = build_sam(CONFIG)
-    sam.train()
     decay = [p for n, p in sam.named_parameters() if p.ndim >= 2 and "pos" not in n and "embed" not in n]
     no_decay = [p for n, p in sam.named_parameters() if not (p.ndim >= 2 and "pos" not in n and "embed" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.999))
     step, train_s, history = 0, 0.0, []
-    ck = latest_checkpoint(a.run)
-    if ck and not a.bench:
-        st = torch.load(ck, map_location="cpu", weights_only=False)
+    ema = copy.deepcopy(sam)
+    if st is not None:
         sam.load_state_dict(st["model"])
+        ema.load_state_dict(st["ema"])
         opt.load_state_dict(st["optimizer"])
         step, train_s, history = st["step"], st["train_seconds"], st["history"]
-        torch.set_rng_state(st["rng"]["torch"])
-        np.random.set_state(st["rng"]["numpy"])
-        random.setstate(st["rng"]["python"])
-        log(a, f"resumed from {ck} at step {step} ({train_s / 60:.1f} min trained)")
+        log(a, f"resumed from {src} at step {step} ({train_s / 3600:.2f} h trained)")
     else:
         n_par = sum(p.numel() for p in sam.parameters())
-        log(a, f"new run: {n_par / 1e6:.2f} M parameters, config {json.dumps(CONFIG)}, "
-               f"{f'{a.minutes:g} min of training' if a.minutes else f'{a.steps} steps'}, iters {a.iters}, "
-               f"batch {a.batch}, {len(train)} training images, {len(held)} held-out images")
+        log(a, f"new run: {n_par / 1e6:.2f} M parameters, config {json.dumps(CONFIG)}, {a.total_steps} steps "
+               f"planned, iters {a.iters}, batch {a.batch}, {len(pool)} training images so far, {len(held)} held out")
+    sam.to(a.device).train()
+    ema.to(a.device).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
 
-    N = len(train)
-    perm_cache: dict[int, np.ndarray] = {}
-
-    def ids_for(s: int) -> list[int]:
-        out = []
-        for j in range(s * a.batch, (s + 1) * a.batch):
-            e = j // N
-            if e not in perm_cache:
-                perm_cache.clear()
-                perm_cache[e] = np.random.default_rng([a.data_seed, a.seed, e]).permutation(N)
-            out.append(int(perm_cache[e][j % N]))
-        return out
-
+    budget = a.minutes * 60
+    spent = 0.0
     last_ck = time.time()
     agg, agg_n, t_rep = {}, 0, time.time()
-    end = step + a.bench if a.bench else a.steps
-
-    def done() -> bool:
-        if a.bench:
-            return step >= end
-        return train_s >= a.minutes * 60 if a.minutes else step >= a.steps
-    t_bench = None
-    while not done():
+    end = step + a.bench if a.bench else None
+    t_bench = c_bench = None
+    while (step < end) if a.bench else (spent < budget and step < a.total_steps):
         t0 = time.time()
-        lr_now = a.lr * lr_factor(step, train_s, a)
+        if step % 200 == 0:
+            pool.refresh()
+        lr_now = a.lr * lr_factor(step, a)
         for g in opt.param_groups:
             g["lr"] = lr_now
         rng = np.random.default_rng([a.seed, step, 7])
-        batch = make_batch(sam, train, ids_for(step), rng, a)
+        ids = rng.integers(0, len(pool), a.batch)
+        batch = make_batch(sam, pool, ids, rng, a)
         loss, stats = train_step(sam, batch, rng, a)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(sam.parameters(), 1.0)
         opt.step()
+        with torch.no_grad():
+            d = min(a.ema, (1 + step) / (10 + step))
+            for pe, p in zip(ema.parameters(), sam.parameters()):
+                pe.mul_(d).add_(p.detach(), alpha=1 - d)
+            for be, b in zip(ema.buffers(), sam.buffers()):
+                be.copy_(b)
         step += 1
-        train_s += time.time() - t0
+        dt = time.time() - t0
+        train_s += dt
+        spent += dt
         if a.bench and step == end - a.bench + 2:
             t_bench, c_bench = time.time(), time.process_time()
         stats["loss"] = float(loss.detach())
@@ -496,43 +630,49 @@ def main() -> None:
         for k, v in stats.items():
             agg[k] = agg.get(k, 0.0) + v
         agg_n += 1
-        if step % a.log_every == 0 or done():
-            dt = time.time() - t_rep
-            rec = {k: round(v / agg_n, 5) for k, v in agg.items() if k != "n"}
-            rec.update(step=step, lr=lr_now, images_per_s=round(agg_n * a.batch / dt, 2),
-                       train_min=round(train_s / 60, 2))
-            eta = (a.minutes - train_s / 60) if a.minutes else (a.steps - step) / max(1e-9, agg_n / dt) / 60
+        if step % a.log_every == 0:
+            dtr = time.time() - t_rep
+            rec = {k: round(v / agg_n, 5) for k, v in agg.items()}
+            rec.update(step=step, lr=lr_now, images_per_s=round(agg_n * a.batch / dtr, 2),
+                       train_h=round(train_s / 3600, 3), pool=len(pool))
             log(a, f"step {step} loss {rec['loss']:.4f} (focal {rec['focal']:.4f} dice {rec['dice']:.4f} "
                    f"iou {rec['iou_mse']:.4f}) train mIoU first {rec['miou0']:.3f} last {rec['miou_last']:.3f} "
-                   f"| {rec['images_per_s']:.2f} img/s, lr {rec['lr']:.2e}, eta {eta:.0f} min")
+                   f"| {rec['images_per_s']:.2f} img/s, lr {lr_now:.2e}, pool {len(pool)}, "
+                   f"{(budget - spent) / 60:.0f} min left")
             if step % a.eval_every == 0 and not a.bench:
-                ev = evaluate(sam, held, a.eval_limit)
-                rec["heldout"] = ev
-                log(a, f"step {step} held-out mIoU (GT box, {ev['objects']} objects) {ev['miou_gt_box']:.4f}")
+                rec["heldout"] = evaluate(ema, held, a.eval_limit, a.device)
+                rec["train_eval"] = evaluate(ema, pool.sets[0], a.eval_limit, a.device)
+                log(a, f"step {step} EMA mIoU, GT box / tracker box: held-out {rec['heldout']['miou_gt_box']:.4f} / "
+                       f"{rec['heldout']['miou_tracker_box']:.4f}, train {rec['train_eval']['miou_gt_box']:.4f} / "
+                       f"{rec['train_eval']['miou_tracker_box']:.4f}")
             history.append(rec)
             with open(os.path.join(a.run, "log.jsonl"), "a") as f:
                 f.write(json.dumps(rec) + "\n")
             agg, agg_n, t_rep = {}, 0, time.time()
-        if not a.bench and (time.time() - last_ck > a.ckpt_minutes * 60 or done()):
-            p = save_checkpoint(a.run, sam, opt, step, train_s, history)
-            log(a, f"checkpoint {p}")
+        if not a.bench and time.time() - last_ck > a.ckpt_minutes * 60:
+            save_checkpoint(os.path.join(a.run, "checkpoint.pt"), sam, ema, opt, step, train_s, history, len(pool))
             last_ck = time.time()
     if a.bench:
         n = a.bench - 2
         cpu = time.process_time() - c_bench
         log(a, f"bench: {n * a.batch / (time.time() - t_bench):.2f} images/s wall over {n} steps of batch {a.batch}; "
-               f"{cpu / n:.2f} CPU-s per step (~{2 * n * a.batch / cpu:.2f} images/s with 2 free cores); "
-               f"config {json.dumps(CONFIG)} iters {a.iters}")
+               f"{cpu / n:.2f} CPU-s per step; bf16 {a.bf16}; device {a.device}; config {json.dumps(CONFIG)}")
         return
+    for p in (os.path.join(a.run, "checkpoint.pt"), a.state):
+        save_checkpoint(p, sam, ema, opt, step, train_s, history, len(pool))
+    log(a, f"saved state at step {step} to {a.state}")
     t = time.time()
-    ev = evaluate(sam, held)
-    log(a, f"final held-out mIoU with GT boxes: {ev['miou_gt_box']:.4f} over {ev['objects']} objects "
-           f"({ev['images']} images, {time.time() - t:.0f}s)")
+    ev = evaluate(ema, held, None, a.device)
+    log(a, f"held-out EMA mIoU over {ev['objects']} objects ({ev['images']} images, {time.time() - t:.0f}s): "
+           f"GT box {ev['miou_gt_box']:.4f}, tracker box {ev['miou_tracker_box']:.4f}")
     with open(os.path.join(a.run, "eval.json"), "w") as f:
         json.dump(dict(ev, step=step), f, indent=1)
-    path = export(a, sam, step, train_s, history, ev)
+    path = export(a, ema.cpu(), step, train_s, history, ev)
     log(a, f"exported {path} ({os.path.getsize(path) / 1e6:.1f} MB); this invocation took "
-           f"{(time.time() - t_start) / 60:.1f} min, training total {train_s / 60:.1f} min")
+           f"{(time.time() - t_start) / 60:.1f} min, training total {train_s / 3600:.2f} h")
+    if gen_proc is not None and gen_proc.poll() is None:
+        log(a, "the pool generator is still running; it stops with this process (chunks resume next time)")
+        gen_proc.terminate()
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from render import Layer, Pose, Sprite, compose, random_crop, color_jitter, random_look  # noqa: E402
 from sources import load_sources  # noqa: E402
 
-GENERATOR = "stablesam-scenes-images/1"
+GENERATOR = "stablesam-scenes-images/2"  # 2: more photos, look-alike twins and distractors
 SIZES = [(480, 270), (480, 270), (400, 300), (360, 360), (320, 400), (512, 288)]
 
 
@@ -64,8 +64,15 @@ def make_image(seed: int, i: int, photos: list[np.ndarray]):
     n = int(rng.choice([1, 2, 2, 3, 3, 4, 4, 5, 6]))
     m = min(W, H)
     layers = []
+    textures: list[int] = []   # source photo of each object, for look-alike distractors
     for k in range(n):
-        sp = Sprite.random(rng, photos, exclude=bi if rng.random() < 0.9 else None)
+        if textures and rng.random() < 0.3:   # a twin: textured from the same photo as an earlier object
+            pi = textures[int(rng.integers(len(textures)))]
+        else:
+            pool = [j for j in range(len(photos)) if j != bi] if rng.random() < 0.9 else list(range(len(photos)))
+            pi = pool[int(rng.integers(len(pool)))]
+        textures.append(pi)
+        sp = Sprite.random(rng, photos, photo=pi)
         # sizes log-uniform from small to large objects; some cross the frame edge
         r = m * math.exp(rng.uniform(math.log(0.07), math.log(0.45)))
         cx = rng.uniform(-0.1, 1.1) * W if rng.random() < 0.15 else rng.uniform(0.1, 0.9) * W
@@ -75,8 +82,9 @@ def make_image(seed: int, i: int, photos: list[np.ndarray]):
         pose = Pose(cx, cy, r, rng.uniform(0, 2 * np.pi), aspect=float(rng.uniform(0.75, 1.33)),
                     t=float(rng.uniform(0, 10)), vx=sp_blur * math.cos(ang), vy=sp_blur * math.sin(ang))
         layers.append(Layer(sp, pose, k + 1))
-    for _ in range(int(rng.choice([0, 0, 0, 1, 2]))):  # unannotated occluders (poles, leaves...)
-        sp = Sprite.random(rng, photos)
+    for _ in range(int(rng.choice([0, 0, 1, 1, 2]))):  # unannotated occluders (poles, leaves...)
+        # often textured like an annotated object: a distractor the box prompt must exclude
+        sp = Sprite.random(rng, photos, photo=textures[int(rng.integers(len(textures)))] if rng.random() < 0.4 else None)
         if rng.random() < 0.5:
             pose = Pose(rng.uniform(0, W), rng.uniform(0, H), m * rng.uniform(0.2, 0.6), rng.uniform(0, np.pi),
                         aspect=float(rng.uniform(3, 6)))

@@ -130,9 +130,10 @@ class Sprite:
 
     @staticmethod
     def random(rng: np.random.Generator, photos: list[np.ndarray], exclude: int | None = None,
-               tex_size: int = 256, nonrigid: bool = True) -> "Sprite":
+               tex_size: int = 256, nonrigid: bool = True, photo: int | None = None) -> "Sprite":
+        """`photo` forces the texture's source photo (a distractor textured like another object)."""
         idx = [i for i in range(len(photos)) if i != exclude] or list(range(len(photos)))
-        photo = photos[int(rng.choice(idx))]
+        photo = photos[photo if photo is not None else int(rng.choice(idx))]
         tex = random_crop(rng, photo, tex_size, tex_size, scale=(0.15, 0.7))
         tex = color_jitter(rng, tex, strength=0.25)
         if rng.random() < 0.3:  # stripes, spots: printed or patterned objects

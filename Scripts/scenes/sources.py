@@ -51,7 +51,22 @@ def source_list() -> list[Source]:
     for f in ["astronaut.png", "brick.png", "chelsea.png", "coffee.png", "grass.png", "gravel.png",
               "rocket.jpg", "camera.png"]:
         out.append(Source(f"skimage/{f.split('.')[0]}", os.path.join(sk, f), "scikit-image"))
+    # Added for the second base model (training pool only: appended after the first pool and never held
+    # out, so the held-out pool, and the clips made from it, are unchanged).
+    for name, pkg in LOMIRI:
+        out.append(Source(f"lomiri/{name.split('_by_')[0]}", f"/usr/share/backgrounds/{name}.jpg", pkg))
     return out
+
+
+# Photographs of Debian's lomiri-wallpapers-16.04 / -20.04 (Ubuntu wallpaper contest pictures, one
+# licence per file: SOURCES.md), plus one painted picture for its brush-stroke textures.
+LOMIRI = [(n, "lomiri-wallpapers-16.04") for n in [
+    "Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly", "Picture_0B_by_freespace", "Picture_1A_by_freespace",
+    "Wine_by_Jakkub_Mede", "aitzgorri_by_Aitzol_Berasategi", "analogpattern_by_Peter_Nerlich",
+    "free_by_Peter_Nerlich", "friends_by_Aitzol_Berasategi", "greentock_by_Peter_Nerlich",
+    "life_by_Aitzol_Berasategi", "picosdeeuropa_by_Aitzol_Berasategi", "seeding_by_Clements_Engelhardt",
+    "sunset_by_Aitzol_Berasategi"]] + [(n, "lomiri-wallpapers-20.04") for n in [
+    "Kleiber_by_Lukas_Baubkus", "Painting-Colors_by__herobrine7gamer"]]
 
 
 # Held out from training scenes (backgrounds and textures), used by evaluation images and clips.

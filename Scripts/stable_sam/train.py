@@ -10,8 +10,31 @@ Every (image, object) pair is one sample; the target is always the whole object 
     cd Scripts && python -m stable_sam.train --checkpoint sam_vit_b_01ec64.pth --model-type vit_b \\
         --data DATA --out plugin.safetensors --log train.jsonl
 
+Temporal prompts (optional, `--clips DIR`): clips in DAVIS layout, as Scripts/scenes/make_clips.py
+writes them:
+    DIR/JPEGImages/<seq>/NNNNN.jpg          frames
+    DIR/Annotations/<seq>/NNNNN.png         indexed PNG, 0 = background, k = object k
+Every sequence folder under Annotations/ is used (sorted); frame t is the t-th annotation file in
+name order. A clip sample is (seq, frame t, object id) with the object visible at t. Its prompt (kind
+`temporal`) is what a tracker gives on frame t: the tight box of the object's mask at frame t + d,
+d drawn uniformly from the offsets +-1..+-3 that stay in the clip and where the object is visible
+(none: d = 0, the frame's own box); with probability 0.25 one side is cut short by U(0, 0.3) of the
+box side (a previous mask that missed a part); each side is padded by m * side, m ~ U(0, 0.3) (the
+tracker's margin; one m for the four sides); the centre is shifted by N(0, sigma * side) per axis,
+sigma ~ U(0.05, 0.1), truncated at 3 sigma (motion error); clamped to the image. The target is frame
+t's mask. The settings are the TEMPORAL_* constants below and are stored in the plugin's provenance.
+
+Epoch with clips: still one pass over the N still samples, in the same random order; clip samples are
+interleaved at the share --temporal-share = s (default 0.5): n = round(N * s / (1 - s)) clip samples,
+drawn without replacement from a random permutation of all clip samples (cycled through again if n is
+larger), at random positions of the N + n sample stream; steps = ceil((N + n) / batch size). Still
+samples keep RTS's mix (box / noisy box / points). Without --clips nothing changes: same random stream,
+same steps, same plugin bytes.
+
 Per step it logs (stdout and --log, JSON lines) the loss (BCE + Dice on the low-res logits), its two
-terms, the mean route weights a1/a2 and the prompt types drawn. Deterministic given --seed on CPU.
+terms, the mean route weights a1/a2, the prompt types drawn (`temporal` for clip samples) and the
+number of distinct images encoded (an image that appears twice in a step is encoded once).
+Deterministic given --seed on CPU.
 """
 
 import argparse
@@ -34,6 +57,12 @@ NOISE_SCALE_MAX = 0.5                           # noisy box: s ~ U(0, 0.5)
 POINT_COUNTS = list(range(1, 11))               # k positive points, weighted towards 1 and 3
 POINT_WEIGHTS = [0.3 if k in (1, 3) else 0.05 for k in POINT_COUNTS]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+TEMPORAL_OFFSETS = (-3, -2, -1, 1, 2, 3)        # prompt from frame t + d, d drawn among the visible ones
+TEMPORAL_MARGIN = (0.0, 0.3)                    # padding m ~ U(.) of the box side, on each side
+TEMPORAL_SHIFT = (0.05, 0.1)                    # centre += N(0, sigma * side), sigma ~ U(.), cut at 3 sigma
+TEMPORAL_CUT_PROB = 0.25                        # probability that one side is cut short ...
+TEMPORAL_CUT_MAX = 0.3                          # ... by U(0, 0.3) of the box side
+TEMPORAL_SHARE = 0.5                            # default share of clip samples when --clips is given
 
 
 def list_samples(data):
@@ -78,6 +107,91 @@ def draw_prompt(obj, rng):
     return f"points{k}", None, np.stack([xs[pick], ys[pick]], axis=1).astype(np.float32)
 
 
+def mask_box(obj):
+    """Tight box [x0, y0, x1, y1] (x1/y1 exclusive) of a non-empty HxW bool mask."""
+    ys, xs = np.nonzero(obj)
+    return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], dtype=np.float32)
+
+
+def list_clip_samples(clips):
+    """Reads a DAVIS-layout clip folder. Returns (samples [(seq, t, object id)], clips {seq: dict(frames
+    [(jpg path, png path)], boxes {object id: {t: tight box}}, size (w, h))}), sorted by seq, t, id."""
+    clips = Path(clips)
+    seqs = sorted(p.name for p in (clips / "Annotations").iterdir() if p.is_dir())
+    samples, table = [], {}
+    for seq in seqs:
+        pngs = sorted((clips / "Annotations" / seq).glob("*.png"))
+        frames, boxes, size = [], {}, None
+        for t, png in enumerate(pngs):
+            jpg = clips / "JPEGImages" / seq / f"{png.stem}.jpg"
+            assert jpg.exists(), f"{png} has no frame: expected {jpg}"
+            frames.append((jpg, png))
+            lab = np.asarray(Image.open(png))
+            size = (lab.shape[1], lab.shape[0])
+            for v in np.unique(lab):
+                if v != 0:
+                    boxes.setdefault(int(v), {})[t] = mask_box(lab == v)
+                    samples.append((seq, t, int(v)))
+        if frames:
+            table[seq] = dict(frames=frames, boxes=boxes, size=size)
+    samples.sort()
+    assert samples, f"no objects found under {clips}/Annotations"
+    return samples, table
+
+
+def clamp_box(box, width, height):
+    """Clamps to the image, keeping at least one pixel of width and height inside it."""
+    out = np.clip(np.asarray(box, dtype=np.float64), 0, [width, height, width, height])
+    for lo, hi, n in ((0, 2, width), (1, 3, height)):
+        if out[hi] - out[lo] < 1:
+            out[lo] = min(out[lo], n - 1)
+            out[hi] = out[lo] + 1
+    return out.astype(np.float32)
+
+
+def temporal_prompt(boxes, t, rng, width, height, offsets=TEMPORAL_OFFSETS, margin=TEMPORAL_MARGIN,
+                    shift=TEMPORAL_SHIFT, cut_prob=TEMPORAL_CUT_PROB, cut_max=TEMPORAL_CUT_MAX):
+    """A tracker-like box for frame t: boxes {frame: tight box of the object} (the object is visible at
+    t). Returns (box [4] float32 in image pixels, source frame t + d)."""
+    visible = [d for d in offsets if t + d in boxes]
+    src = t + (int(visible[rng.integers(len(visible))]) if visible else 0)
+    x0, y0, x1, y1 = (float(v) for v in boxes[src])
+    if rng.random() < cut_prob:   # the previous mask missed a part: one side short
+        side, c = int(rng.integers(4)), rng.uniform(0, cut_max)
+        if side == 0:
+            x0 += c * (x1 - x0)
+        elif side == 1:
+            y0 += c * (y1 - y0)
+        elif side == 2:
+            x1 -= c * (x1 - x0)
+        else:
+            y1 -= c * (y1 - y0)
+    w, h = x1 - x0, y1 - y0
+    m = rng.uniform(*margin)
+    sigma = rng.uniform(*shift)
+    dx, dy = np.clip(rng.normal(0, 1, size=2), -3, 3) * sigma * np.array([w, h])
+    box = [x0 - m * w + dx, y0 - m * h + dy, x1 + m * w + dx, y1 + m * h + dy]
+    return clamp_box(box, width, height), src
+
+
+def epoch_stream(samples, clip_samples, share, rng):
+    """The epoch's sample stream [("still", i) | ("clip", j)]: the still samples once in a random order,
+    and (when clip_samples is given) round(N * share / (1 - share)) clip samples at random positions."""
+    order = rng.permutation(len(samples))
+    stream = [("still", int(i)) for i in order]
+    if clip_samples is None:
+        return stream
+    assert 0 <= share < 1, "--temporal-share must be in [0, 1)"
+    n = int(round(len(samples) * share / (1 - share)))
+    picks = []
+    while len(picks) < n:
+        picks += [int(j) for j in rng.permutation(len(clip_samples))]
+    picks = iter(picks[:n])
+    still = iter(stream)
+    is_clip = rng.permutation(len(samples) + n) < n
+    return [("clip", next(picks)) if c else next(still) for c in is_clip]
+
+
 def low_res_target(obj, transform, img_size, low_size):
     """The object mask in the decoder's low-res frame: resized as the image, padded, downsampled."""
     h, w = transform.get_preprocess_shape(obj.shape[0], obj.shape[1], img_size)
@@ -95,9 +209,11 @@ def bce_dice(logits, target):
     return bce + dice, bce, dice
 
 
-def train(sam, data, out, base_model, seed=0, batch_size=4, lr=1e-3, options=None, log=None, max_steps=None):
-    """Trains a plugin for `sam` (frozen) over one epoch of `data`; writes it to `out`. Returns
-    (plugin, log records)."""
+def train(sam, data, out, base_model, seed=0, batch_size=4, lr=1e-3, options=None, log=None, max_steps=None,
+          clips=None, temporal_share=TEMPORAL_SHARE):
+    """Trains a plugin for `sam` (frozen) over one epoch of `data` (and, with `clips`, temporal prompts
+    on clip samples at `temporal_share`; see the module doc); writes it to `out`. Returns (plugin, log
+    records)."""
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     sam.eval()
@@ -111,21 +227,34 @@ def train(sam, data, out, base_model, seed=0, batch_size=4, lr=1e-3, options=Non
     image_pe = sam.prompt_encoder.get_dense_pe()
 
     samples = list_samples(data)
-    order = rng.permutation(len(samples))
-    steps = (len(samples) + batch_size - 1) // batch_size
+    clip_samples, clip_table = list_clip_samples(clips) if clips is not None else (None, None)
+    stream = epoch_stream(samples, clip_samples, temporal_share, rng)
+    steps = (len(stream) + batch_size - 1) // batch_size
     if max_steps is not None:
         steps = min(steps, max_steps)
     records, log_file = [], open(log, "w") if log else None
     for step in range(steps):
-        batch = [samples[i] for i in order[step * batch_size:(step + 1) * batch_size]]
-        losses, routes, kinds = [], [], []
-        for image_path, mask_path, value in batch:
-            image = np.asarray(Image.open(image_path).convert("RGB"))
+        batch = stream[step * batch_size:(step + 1) * batch_size]
+        losses, routes, kinds, cache = [], [], [], {}   # cache: image path -> (image, embedding), this step only
+        for source, i in batch:
+            if source == "still":
+                image_path, mask_path, value = samples[i]
+            else:
+                seq, t, value = clip_samples[i]
+                image_path, mask_path = clip_table[seq]["frames"][t]
+            if image_path not in cache:
+                image = np.asarray(Image.open(image_path).convert("RGB"))
+                with torch.no_grad():
+                    x = torch.as_tensor(transform.apply_image(image)).permute(2, 0, 1)[None]
+                    cache[image_path] = image, sam.image_encoder(sam.preprocess(x.float()))
+            image, embedding = cache[image_path]
             obj = np.asarray(Image.open(mask_path)) == value
-            kind, box, points = draw_prompt(obj, rng)
+            if source == "still":
+                kind, box, points = draw_prompt(obj, rng)
+            else:
+                box, _ = temporal_prompt(clip_table[seq]["boxes"][value], t, rng, obj.shape[1], obj.shape[0])
+                kind, points = "temporal", None
             with torch.no_grad():
-                x = torch.as_tensor(transform.apply_image(image)).permute(2, 0, 1)[None]
-                embedding = sam.image_encoder(sam.preprocess(x.float()))
                 boxes = torch.as_tensor(transform.apply_boxes(box[None], image.shape[:2])) if box is not None else None
                 pts = None
                 if points is not None:
@@ -144,7 +273,7 @@ def train(sam, data, out, base_model, seed=0, batch_size=4, lr=1e-3, options=Non
         a = torch.stack(routes).mean(0)
         record = dict(step=step + 1, steps=steps, loss=loss.item(), bce=torch.stack([l[1] for l in losses]).mean().item(),
                       dice=torch.stack([l[2] for l in losses]).mean().item(), a1=a[0].item(), a2=a[1].item(),
-                      prompts=kinds)
+                      prompts=kinds, images=len(cache))
         records.append(record)
         print(json.dumps(record), flush=True)
         if log_file:
@@ -158,6 +287,12 @@ def train(sam, data, out, base_model, seed=0, batch_size=4, lr=1e-3, options=Non
                       noise_scale_max=NOISE_SCALE_MAX, point_weights=dict(zip(POINT_COUNTS, POINT_WEIGHTS)),
                       final_loss=records[-1]["loss"] if records else None,
                       torch=torch.__version__)
+    if clips is not None:   # absent without clips, so those files stay byte-identical to before
+        provenance["temporal"] = dict(
+            clips=str(Path(clips).name), clip_count=len(clip_table), clip_samples=len(clip_samples),
+            share=temporal_share, clip_samples_per_epoch=sum(1 for src, _ in stream if src == "clip"),
+            offsets=list(TEMPORAL_OFFSETS), margin=list(TEMPORAL_MARGIN), shift_sigma=list(TEMPORAL_SHIFT),
+            shift_cut_sigmas=3, cut_prob=TEMPORAL_CUT_PROB, cut_max=TEMPORAL_CUT_MAX)
     save_plugin(plugin, out, sam.mask_decoder, base_model=base_model, provenance=provenance)
     return plugin, records
 
@@ -192,6 +327,9 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--max-steps", type=int, help="stop early (smoke tests)")
+    parser.add_argument("--clips", help="DAVIS-layout clip folder (Scripts/scenes/make_clips.py) for temporal prompts")
+    parser.add_argument("--temporal-share", type=float, default=TEMPORAL_SHARE,
+                        help="share of the epoch's samples that are clip samples with temporal prompts (with --clips)")
     parser.add_argument("--offset-scale", type=float, default=Options.offset_scale)
     parser.add_argument("--route-token", default=Options.route_token, choices=["mask0", "iou"])
     parser.add_argument("--key-pe", default=Options.key_pe, choices=["grid", "deformed"])
@@ -200,7 +338,8 @@ def main(argv=None):
     sam = load_base(args.checkpoint, args.model_type)
     options = Options(offset_scale=args.offset_scale, route_token=args.route_token, key_pe=args.key_pe)
     train(sam, args.data, args.out, base_model=Path(args.checkpoint).name, seed=args.seed, batch_size=args.batch_size,
-          lr=args.lr, options=options, log=args.log, max_steps=args.max_steps)
+          lr=args.lr, options=options, log=args.log, max_steps=args.max_steps, clips=args.clips,
+          temporal_share=args.temporal_share)
     print(f"wrote {args.out} ({json.dumps(asdict(options))})")
 
 

@@ -120,15 +120,13 @@ struct GreyImage {
 
     /// Block average of `factor x factor` pixels of (R + 2G + B) / 4: the only full-resolution pass.
     init(downscaling frame: FramePixels, by factor: Int) {
-        width = max(1, frame.width / factor)
-        height = max(1, frame.height / factor)
-        let (w, fw, f) = (width, frame.width, factor)
+        let (w, h, fw, f) = (max(1, frame.width / factor), max(1, frame.height / factor), frame.width, factor)
         let (bw, bh) = (min(f, frame.width), min(f, frame.height))
         let norm = 1 / Float(4 * bw * bh)
-        var out = [Float](repeating: 0, count: w * height)
+        var out = [Float](repeating: 0, count: w * h)
         frame.rgb.withUnsafeBufferPointer { rgb in
             out.withUnsafeMutableBufferPointer { o in
-                for y in 0..<height {
+                for y in 0..<h {
                     for sy in 0..<bh {
                         let src = ((y * f + sy) * fw) * 3
                         for x in 0..<w {
@@ -145,6 +143,8 @@ struct GreyImage {
                 for i in o.indices { o[i] *= norm }
             }
         }
+        width = w
+        height = h
         pixels = out
     }
 

@@ -115,6 +115,12 @@ public struct KalmanBoxFilter: Sendable, Codable, Hashable {
         state[1] += dy
     }
 
+    /// Sets the centre velocity (a filter restarted from an older snapshot's box and velocity).
+    public mutating func setVelocity(x: Double, y: Double) {
+        state[4] = x
+        state[5] = y
+    }
+
     /// Scales the velocities, e.g. while the object is unseen: hidden objects tend to stop or
     /// turn, and an undamped guess runs away from where they reappear.
     public mutating func dampVelocity(_ factor: Double) {

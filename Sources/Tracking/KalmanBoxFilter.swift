@@ -8,8 +8,11 @@
 public struct KalmanNoise: Sendable, Codable, Hashable {
     /// Process noise on centre and size per frame: how far the object may stray from constant velocity.
     public var position = 0.05
-    /// Process noise on the velocities per frame (acceleration).
+    /// Process noise on the centre velocities per frame (acceleration).
     public var velocity = 0.05
+    /// Process noise on the size velocities per frame: sizes change smoothly (zoom, approach), and a
+    /// size velocity that follows a bleeding mask is how a track balloons.
+    public var sizeVelocity = 0.01
     /// Measurement noise on a mask's box: masks jitter by a few percent of their size.
     public var measurement = 0.05
     /// Prior spread of the velocity on the first frame: objects may move half their size per
@@ -17,6 +20,18 @@ public struct KalmanNoise: Sendable, Codable, Hashable {
     public var initialVelocity = 0.5
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey { case position, velocity, sizeVelocity, measurement, initialVelocity }
+
+    /// Missing keys keep their defaults (settings written before a field existed).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        position = try c.decodeIfPresent(Double.self, forKey: .position) ?? position
+        velocity = try c.decodeIfPresent(Double.self, forKey: .velocity) ?? velocity
+        sizeVelocity = try c.decodeIfPresent(Double.self, forKey: .sizeVelocity) ?? sizeVelocity
+        measurement = try c.decodeIfPresent(Double.self, forKey: .measurement) ?? measurement
+        initialVelocity = try c.decodeIfPresent(Double.self, forKey: .initialVelocity) ?? initialVelocity
+    }
 }
 
 /// State `[cx, cy, w, h, vcx, vcy, vw, vh]` in pixels and pixels per frame; measurement `[cx, cy, w, h]`.
@@ -60,7 +75,7 @@ public struct KalmanBoxFilter: Sendable, Codable, Hashable {
         }
         let (w, h) = (state[2], state[3])
         let q = [noise.position * w, noise.position * h, noise.position * w, noise.position * h,
-                 noise.velocity * w, noise.velocity * h, noise.velocity * w, noise.velocity * h]
+                 noise.velocity * w, noise.velocity * h, noise.sizeVelocity * w, noise.sizeVelocity * h]
         for i in 0..<8 { p[i * 8 + i] += q[i] * q[i] }
         covariance = p
     }

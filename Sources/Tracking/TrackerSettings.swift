@@ -67,8 +67,8 @@ public struct TrackerSettings: Sendable, Hashable {
     /// Velocity kept per unseen frame: hidden objects slow down, turn or stop more often than not.
     public var velocityDamping = 0.8
     /// Largest size change per frame fed to the filter, as a fraction of the predicted size: a
-    /// real object rarely grows 15 % in a frame, a mask bleeding into the background does.
-    public var maxSizeChange = 0.15
+    /// real object rarely grows 5 % in a frame, a mask bleeding into the background does.
+    public var maxSizeChange = 0.05
     /// Estimate global camera motion and move the prediction (and the warped mask) with it.
     public var estimateCameraMotion = true
 
@@ -80,7 +80,7 @@ public struct TrackerSettings: Sendable, Hashable {
     /// than `minAppearance`, since a widened search sees distractors.
     public var redetectAppearance = 0.75
     /// Predicted IoU an occluded or lost object's candidate needs to re-enter `tracked`.
-    public var redetectScore = 0.5
+    public var redetectScore = 0.4
     /// Rate at which the recent template follows accepted appearances (per frame): slow, so an
     /// error does not become the template.
     public var templateUpdate = 0.05

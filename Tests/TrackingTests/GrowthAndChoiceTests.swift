@@ -70,12 +70,13 @@ struct GrowthAndChoiceTests {
     func emptyMaskWithZeroMinArea() throws {
         let scene = Scene(squares: [(200, (0..<4).map { $0 == 2 ? nil : (x: 4 + 6 * $0, y: 20, side: 12) })])
         let model = ColorSegmenter()
-        model.forced = nil
         var settings = TrackerSettings()
         settings.minArea = 0
         let tracker = Tracker(model: model, objects: [ObjectSpec(id: 1, box: Box(x0: 4, y0: 20, x1: 16, y1: 32))],
                               width: scene.width, height: scene.height, settings: settings)
         let states = try (0..<4).map { t -> ObjectState in
+            // A confident empty answer: only the empty-mask rule stands between it and a crash.
+            if t == 2 { model.forcedMask = [Bool](repeating: false, count: scene.width * scene.height) }
             let r = try tracker.step(scene.frame(t))[0]
             if t == 2 {
                 #expect(r.rejection == "vanished" && r.box == nil && r.area == 0)

@@ -123,7 +123,7 @@ public final class Tracker<Model: Segmenting> {
             return objects[i].score(answer, prompt: prompt, settings: settings, width: width, height: height)
         }
         // Ties go to the earlier candidate (the single-mask output first).
-        let best = scored.indices.max { scored[$0].scores.combined < scored[$1].scores.combined || 
+        let best = scored.indices.max { scored[$0].scores.combined < scored[$1].scores.combined ||
             (scored[$0].scores.combined == scored[$1].scores.combined && $0 > $1) }
         let spec = objects[i].spec
         var result = ObjectFrame(id: spec.id, name: spec.name, state: objects[i].state, promptBox: prompt.box, box: nil,

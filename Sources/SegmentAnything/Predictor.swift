@@ -102,6 +102,19 @@ public final class Predictor {
     }
 
     public func predict(_ prompt: Prompt, multimask: Bool) throws -> Prediction {
+        try decode(prompt, tokens: multimask ? .multimask : .single)
+    }
+
+    /// Every mask token of one decoder pass: index 0 is `predict(multimask: false)`'s mask, 1-3
+    /// are `predict(multimask: true)`'s, so a caller choosing among them pays for one pass, not two.
+    public func predictAllMasks(_ prompt: Prompt) throws -> Prediction {
+        try decode(prompt, tokens: .all)
+    }
+
+    /// Which of the decoder's mask tokens a prediction returns.
+    enum MaskTokens { case single, multimask, all }
+
+    private func decode(_ prompt: Prompt, tokens: MaskTokens) throws -> Prediction {
         guard let embedding = imageEmbedding else { throw PromptError.noImage }
         try validate(prompt)
         let (h, w) = originalSize
@@ -117,14 +130,48 @@ public final class Predictor {
         let pe = model.promptEncoder
         let sparse = pe.sparseEmbeddings(points: points, box: box)
         let dense = pe.denseEmbeddings(mask: prompt.maskInput.map { $0.reshaped([1, 1, $0.dim(-2), $0.dim(-1)]) })
-        let (lowRes, iou) = model.maskDecoder(imageEmbedding: embedding, imagePE: densePE, sparse: sparse,
-                                              dense: dense, multimask: multimask)
+        let (lowRes, iou): (Tensor, Tensor)
+        switch tokens {
+        case .single, .multimask:
+            (lowRes, iou) = model.maskDecoder(imageEmbedding: embedding, imagePE: densePE, sparse: sparse,
+                                              dense: dense, multimask: tokens == .multimask)
+        case .all:
+            (lowRes, iou) = model.maskDecoder.predictMasks(imageEmbedding: embedding, imagePE: densePE, sparse: sparse, dense: dense)
+        }
         let logits = model.postprocessMasks(lowRes, inputSize: inputSize, originalSize: originalSize)
         let m = lowRes.shape[1]
         return Prediction(logits: logits.reshaped([m, h, w]), iou: iou.storage,
                           lowResLogits: lowRes.reshaped([m, lowRes.shape[2], lowRes.shape[3]]),
                           sparseEmbeddings: sparse, denseEmbeddings: dense,
                           route: model.plugin.flatMap { $0.lastRoute?.storage })
+    }
+
+    /// The current image embedding averaged under each mask, weighted by the mask's probability
+    /// (sigmoid of its logits, pooled 4x4 onto the embedding grid, which covers the same padded
+    /// square as the low-res masks): an appearance descriptor per mask, for comparing an object
+    /// across frames. lowResLogits: [M, 4e, 4e] -> M vectors of C; an empty vector where the mask
+    /// has no weight.
+    public func maskPooledEmbedding(_ lowResLogits: Tensor) throws -> [[Float]] {
+        guard let embedding = imageEmbedding else { throw PromptError.noImage }
+        let (c, eh, ew) = (embedding.shape[1], embedding.shape[2], embedding.shape[3])
+        let m = lowResLogits.shape[0], (lh, lw) = (lowResLogits.shape[1], lowResLogits.shape[2])
+        precondition(lh == 4 * eh && lw == 4 * ew, "low-res masks \(lowResLogits.shape) do not fit embedding \(embedding.shape)")
+        let logits = lowResLogits.storage
+        var weights = [Float](repeating: 0, count: m * eh * ew)
+        for k in 0..<m {
+            for y in 0..<lh {
+                let row = (k * lh + y) * lw, cell = (k * eh + y / 4) * ew
+                for x in 0..<lw { weights[cell + x / 4] += 1 / (1 + expf(-logits[row + x])) }
+            }
+        }
+        // [M, e*e] x [C, e*e]^T -> [M, C], one BLAS product for all masks.
+        let pooled = Tensor(shape: [m, eh * ew], storage: weights)
+            .matmul(embedding.reshaped([c, eh * ew]), transposeOther: true).storage
+        return (0..<m).map { k in
+            let total = weights[(k * eh * ew)..<((k + 1) * eh * ew)].reduce(0, +)
+            guard total > 1e-3 else { return [] }
+            return pooled[(k * c)..<((k + 1) * c)].map { $0 / total }
+        }
     }
 
     func validate(_ prompt: Prompt) throws {

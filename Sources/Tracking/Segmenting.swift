@@ -17,7 +17,14 @@ public struct FramePixels: Sendable {
     }
 }
 
-/// What a model answers for one prompt on the encoded frame.
+/// Which of the model's outputs a candidate is. SAM's mask decoder always computes four mask
+/// tokens: token 0 is the single-mask answer, tokens 1-3 the three multimask answers (whole,
+/// part, subpart, roughly).
+public enum CandidateOutput: String, Sendable, Codable, Hashable, CaseIterable {
+    case single, multi1, multi2, multi3
+}
+
+/// One candidate answer of a model for one prompt on the encoded frame.
 public struct Segmentation<MaskHint> {
     /// Row-major at frame size: `mask[y * width + x]`.
     public var mask: [Bool]
@@ -30,13 +37,21 @@ public struct Segmentation<MaskHint> {
     public var hint: MaskHint?
     /// Routing weights the model reports for this answer (Stable-SAM's `[a1, a2]`); nil when none.
     public var route: [Double]?
+    /// Which output this is.
+    public var output: CandidateOutput
+    /// Image features pooled under the mask (SAM: the image embedding weighted by the mask's
+    /// probabilities), compared by cosine with the object's template; nil when the model has none.
+    public var appearance: [Float]?
 
-    public init(mask: [Bool], score: Double, stability: Double? = nil, hint: MaskHint? = nil, route: [Double]? = nil) {
+    public init(mask: [Bool], score: Double, stability: Double? = nil, hint: MaskHint? = nil, route: [Double]? = nil,
+                output: CandidateOutput = .single, appearance: [Float]? = nil) {
         self.mask = mask
         self.score = score
         self.stability = stability
         self.hint = hint
         self.route = route
+        self.output = output
+        self.appearance = appearance
     }
 }
 
@@ -47,74 +62,8 @@ public protocol Segmenting: AnyObject {
     associatedtype MaskHint
 
     func encode(_ frame: FramePixels) throws
-    /// `box` is in frame pixels and overlaps the frame; `hint` is an earlier answer's hint.
-    func segment(box: Box, hint: MaskHint?) throws -> Segmentation<MaskHint>
-}
-
-/// An axis-aligned box in pixel coordinates, corners (x0, y0) and (x1, y1) as SAM box
-/// prompts take them; a mask's box spans its pixels' edges (x1 = last column + 1).
-public struct Box: Hashable, Sendable, Codable {
-    public var x0: Double
-    public var y0: Double
-    public var x1: Double
-    public var y1: Double
-
-    public init(x0: Double, y0: Double, x1: Double, y1: Double) {
-        self.x0 = x0
-        self.y0 = y0
-        self.x1 = x1
-        self.y1 = y1
-    }
-
-    public init(centerX: Double, centerY: Double, width: Double, height: Double) {
-        self.init(x0: centerX - width / 2, y0: centerY - height / 2, x1: centerX + width / 2, y1: centerY + height / 2)
-    }
-
-    public var width: Double { x1 - x0 }
-    public var height: Double { y1 - y0 }
-    public var centerX: Double { (x0 + x1) / 2 }
-    public var centerY: Double { (y0 + y1) / 2 }
-    public var area: Double { max(0, width) * max(0, height) }
-    public var isDegenerate: Bool { !(width > 0 && height > 0) || ![x0, y0, x1, y1].allSatisfy(\.isFinite) }
-
-    /// Encoded as `[x0, y0, x1, y1]`, the form `--box` takes.
-    public init(from decoder: any Decoder) throws {
-        var c = try decoder.unkeyedContainer()
-        self.init(x0: try c.decode(Double.self), y0: try c.decode(Double.self),
-                  x1: try c.decode(Double.self), y1: try c.decode(Double.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.unkeyedContainer()
-        try c.encode(x0); try c.encode(y0); try c.encode(x1); try c.encode(y1)
-    }
-
-    /// Intersection with the frame `[0, width] x [0, height]`; nil when nothing is left.
-    public func clipped(width: Int, height: Int) -> Box? {
-        let b = Box(x0: max(x0, 0), y0: max(y0, 0), x1: min(x1, Double(width)), y1: min(y1, Double(height)))
-        return b.isDegenerate ? nil : b
-    }
-
-    public func iou(_ other: Box) -> Double {
-        let inter = Box(x0: max(x0, other.x0), y0: max(y0, other.y0), x1: min(x1, other.x1), y1: min(y1, other.y1))
-        let i = inter.isDegenerate ? 0 : inter.area
-        let u = area + other.area - i
-        return u > 0 ? i / u : 0
-    }
-
-    /// Tight box of a row-major mask; nil when it is empty.
-    public static func bounding(_ mask: [Bool], width: Int, height: Int) -> Box? {
-        var minX = width, minY = height, maxX = -1, maxY = -1
-        for y in 0..<height {
-            let row = y * width
-            for x in 0..<width where mask[row + x] {
-                if x < minX { minX = x }
-                if x > maxX { maxX = x }
-                if y < minY { minY = y }
-                maxY = y
-            }
-        }
-        guard maxX >= 0 else { return nil }
-        return Box(x0: Double(minX), y0: Double(minY), x1: Double(maxX + 1), y1: Double(maxY + 1))
-    }
+    /// Every candidate one model pass gives for this prompt (SAM: the single-mask answer and the
+    /// three multimask answers); the tracker chooses. A model with one answer returns one.
+    /// `box` is in frame pixels and overlaps the frame; `hint` is an earlier chosen answer's hint.
+    func candidates(box: Box, hint: MaskHint?) throws -> [Segmentation<MaskHint>]
 }

@@ -35,6 +35,13 @@ public struct ObjectRecord: Sendable, Codable {
     public var rejection: String?
     /// COCO RLE (column-major counts, pycocotools string form).
     public var mask: RLE
+    /// The candidate the tracker chose (also when it was rejected) and its figures; null when the
+    /// model gave none. Null in records written before candidates existed.
+    public var choice: CandidateScores?
+    /// `[x0, y0, x1, y1]` the Kalman filter predicted (the prompt is this, padded); null on the first frame.
+    public var predictedBox: Box?
+    /// `[dx, dy]`: global camera motion from the previous frame, pixels; null when not estimated.
+    public var cameraMotion: [Double]?
 
     public init(_ object: ObjectFrame, width: Int, height: Int) {
         id = object.id
@@ -48,6 +55,32 @@ public struct ObjectRecord: Sendable, Codable {
         route = object.route
         rejection = object.rejection
         mask = RLE.encode(mask: object.mask, height: height, width: width)
+        choice = object.choice
+        predictedBox = object.predictedBox
+        cameraMotion = object.cameraMotion.map { [$0.dx, $0.dy] }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, state, promptBox, box, area, score, stability, route, rejection, mask, choice, predictedBox, cameraMotion
+    }
+
+    /// Records written before `choice`, `predicted_box` and `camera_motion` existed still decode (`--resume` replays them).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(Int.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        state = try c.decode(ObjectState.self, forKey: .state)
+        promptBox = try c.decode(Box.self, forKey: .promptBox)
+        box = try c.decodeIfPresent(Box.self, forKey: .box)
+        area = try c.decode(Int.self, forKey: .area)
+        score = try c.decode(Double.self, forKey: .score)
+        stability = try c.decodeIfPresent(Double.self, forKey: .stability)
+        route = try c.decodeIfPresent([Double].self, forKey: .route)
+        rejection = try c.decodeIfPresent(String.self, forKey: .rejection)
+        mask = try c.decode(RLE.self, forKey: .mask)
+        choice = try c.decodeIfPresent(CandidateScores.self, forKey: .choice)
+        predictedBox = try c.decodeIfPresent(Box.self, forKey: .predictedBox)
+        cameraMotion = try c.decodeIfPresent([Double].self, forKey: .cameraMotion)
     }
 
     /// Keeps `null` for absent optionals so every record has the same keys.
@@ -64,6 +97,9 @@ public struct ObjectRecord: Sendable, Codable {
         try c.encode(route, forKey: .route)
         try c.encode(rejection, forKey: .rejection)
         try c.encode(mask, forKey: .mask)
+        try c.encode(choice, forKey: .choice)
+        try c.encode(predictedBox, forKey: .predictedBox)
+        try c.encode(cameraMotion, forKey: .cameraMotion)
     }
 }
 

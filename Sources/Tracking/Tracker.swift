@@ -1,35 +1,9 @@
-// Frame-to-frame propagation: the previous mask's box, moved by a constant-velocity motion
-// model and padded by a margin, is the next frame's box prompt. The model then corrects the
-// mask; the tracker only decides whether to believe it.
-
-/// Tunable parts of the tracker. Every default is a choice of this project, named so it can
-/// be changed from the CLI or a test.
-public struct TrackerSettings: Sendable, Codable, Hashable {
-    /// Padding on each side of the prompt box, as a fraction of the box's width / height:
-    /// room for motion the velocity model misses and for the object growing.
-    public var margin: Double = 0.1
-    /// Also give the model the previous frame's low-res logits as a mask prompt.
-    public var useMaskPrompt = false
-    /// Masks the model itself scores below this are rejected (quality collapse).
-    public var minScore = 0.4
-    /// Masks with fewer pixels are "vanished".
-    public var minArea = 9
-    /// Masks covering more of the frame are rejected: a whole-frame answer is SAM's usual
-    /// failure on an empty prompt region, never a plausible tracked object.
-    public var maxAreaFraction = 0.9
-    /// A mask more than this many times the last good area has bled into the background.
-    public var maxGrowth = 4.0
-    /// Rejected frames in a row before `occluded` becomes `lost`.
-    public var occludedFrames = 15
-    /// Extra margin per rejected frame in a row, so the search widens while the object is gone.
-    public var searchGrowth = 0.25
-    /// Largest margin the search reaches.
-    public var maxMargin = 1.5
-    /// Weight of the newest displacement in the velocity estimate (exponential smoothing).
-    public var velocitySmoothing = 0.5
-
-    public init() {}
-}
+// Frame-to-frame propagation without feeding errors back. A Kalman filter on the box (moved
+// with the camera) predicts where each object is; its padded estimate, not the last raw mask
+// box, is the next prompt. The model answers with several candidates; the tracker takes the
+// one that agrees best with the predicted box, the previous mask moved by the predicted motion,
+// the object's appearance and the model's confidence, and rejects answers that merely fill
+// their prompt box, so a weak model's loose masks cannot grow the track frame after frame.
 
 public enum ObjectState: String, Sendable, Codable {
     /// The mask of this frame was accepted.
@@ -73,6 +47,12 @@ public struct ObjectFrame: Sendable {
     public var rejection: String?
     /// The emitted mask, row-major at frame size; all false unless `state == .tracked`.
     public var mask: [Bool]
+    /// The chosen candidate and its figures (also when it was rejected); nil when the model gave none.
+    public var choice: CandidateScores?
+    /// The Kalman prediction of the box the prompt was built from; nil on the first frame.
+    public var predictedBox: Box?
+    /// Global camera motion from the previous frame to this one; nil when not estimated.
+    public var cameraMotion: CameraShift?
 }
 
 /// Follows objects through frames, one `step` per frame, encoding each frame once.
@@ -82,6 +62,7 @@ public final class Tracker<Model: Segmenting> {
     public let width: Int
     public let height: Int
     private var objects: [ObjectTrack<Model.MaskHint>]
+    private let cameraMotion = CameraMotionEstimator()
 
     public init(model: Model, objects specs: [ObjectSpec], width: Int, height: Int, settings: TrackerSettings = .init()) {
         precondition(width > 0 && height > 0, "frame size \(width)x\(height)")
@@ -89,7 +70,7 @@ public final class Tracker<Model: Segmenting> {
         self.settings = settings
         self.width = width
         self.height = height
-        objects = specs.map { ObjectTrack(spec: $0) }
+        objects = specs.map { ObjectTrack(spec: $0, settings: settings) }
     }
 
     /// Resumes from snapshots written by an earlier run (see `snapshot()`).
@@ -99,24 +80,31 @@ public final class Tracker<Model: Segmenting> {
         self.settings = settings
         self.width = width
         self.height = height
-        objects = snapshots.map { ObjectTrack(snapshot: $0) }
+        objects = snapshots.map { ObjectTrack(snapshot: $0, settings: settings) }
     }
 
     /// Encodes the frame once and answers every object against it.
     public func step(_ frame: FramePixels) throws -> [ObjectFrame] {
         precondition(frame.width == width && frame.height == height,
                      "frame \(frame.width)x\(frame.height) in a \(width)x\(height) track")
+        let shift = settings.estimateCameraMotion
+            ? cameraMotion.estimate(frame, excluding: objects.map { $0.exclusionBox(settings: settings) }) : nil
         try model.encode(frame)
         var results: [ObjectFrame] = []
         for i in objects.indices {
-            results.append(try step(object: i))
+            objects[i].predict(camera: shift ?? .zero, settings: settings)
+            var result = try step(object: i)
+            result.cameraMotion = shift
+            results.append(result)
         }
         return results
     }
 
-    /// The prompt box object `i` gets on the next frame.
+    /// The prompt box object `i` gets on the next frame, if the camera does not move.
     public func nextPrompt(forObjectAt i: Int) -> Box {
-        objects[i].prompt(settings: settings, width: width, height: height)
+        var track = objects[i]
+        track.predict(camera: .zero, settings: settings)
+        return track.prompt(settings: settings, width: width, height: height).box
     }
 
     public var stability: [ObjectStability] { objects.map(\.stats) }
@@ -128,131 +116,42 @@ public final class Tracker<Model: Segmenting> {
     private func step(object i: Int) throws -> ObjectFrame {
         let prompt = objects[i].prompt(settings: settings, width: width, height: height)
         let hint = settings.useMaskPrompt ? objects[i].hint : nil
-        let answer = try model.segment(box: prompt, hint: hint)
-        precondition(answer.mask.count == width * height,
-                     "segmenter returned \(answer.mask.count) mask values for a \(width)x\(height) frame")
-        let area = answer.mask.reduce(0) { $0 + ($1 ? 1 : 0) }
-        let rejection = objects[i].judge(area: area, score: answer.score, settings: settings, frameArea: width * height)
+        let answers = try model.candidates(box: prompt.box, hint: hint)
+        let scored = answers.map { answer in
+            precondition(answer.mask.count == width * height,
+                         "segmenter returned \(answer.mask.count) mask values for a \(width)x\(height) frame")
+            return objects[i].score(answer, prompt: prompt, settings: settings, width: width, height: height)
+        }
+        // Ties go to the earlier candidate (the single-mask output first).
+        let best = scored.indices.max { scored[$0].scores.combined < scored[$1].scores.combined ||
+            (scored[$0].scores.combined == scored[$1].scores.combined && $0 > $1) }
         let spec = objects[i].spec
-        if let rejection {
+        var result = ObjectFrame(id: spec.id, name: spec.name, state: objects[i].state, promptBox: prompt.box, box: nil,
+                                 area: 0, score: 0, stability: nil, route: nil, rejection: "vanished",
+                                 mask: [Bool](repeating: false, count: width * height), choice: nil,
+                                 predictedBox: prompt.predicted)
+        guard let best else {
             objects[i].reject(settings: settings)
-            return ObjectFrame(id: spec.id, name: spec.name, state: objects[i].state, promptBox: prompt, box: nil,
-                               area: 0, score: answer.score, stability: answer.stability, route: answer.route, rejection: rejection,
-                               mask: [Bool](repeating: false, count: width * height))
+            result.state = objects[i].state
+            return result
         }
-        let box = Box.bounding(answer.mask, width: width, height: height)!
-        objects[i].accept(box: box, mask: answer.mask, area: area, score: answer.score, stability: answer.stability,
-                          hint: answer.hint, settings: settings)
-        return ObjectFrame(id: spec.id, name: spec.name, state: .tracked, promptBox: prompt, box: box, area: area,
-                           score: answer.score, stability: answer.stability, route: answer.route, rejection: nil, mask: answer.mask)
-    }
-}
-
-/// Per-object state that survives a restart.
-public struct ObjectSnapshot: Sendable, Codable {
-    public var spec: ObjectSpec
-    public var state: ObjectState
-    /// Box of the last accepted mask (the user's box before the first frame).
-    public var lastBox: Box
-    public var lastArea: Int?
-    /// Centre displacement per frame, pixels.
-    public var velocityX: Double
-    public var velocityY: Double
-    /// Rejected frames in a row.
-    public var missed: Int
-    /// Whether any frame has been processed (the first frame uses the user's box as is).
-    public var started: Bool
-    public var stats: ObjectStability
-}
-
-/// The mutable per-object state and its rules.
-struct ObjectTrack<Hint> {
-    var snapshot: ObjectSnapshot
-    var hint: Hint?
-    /// Previous emitted mask, for the frame-to-frame IoU figure.
-    var previousMask: [Bool]?
-
-    var spec: ObjectSpec { snapshot.spec }
-    var state: ObjectState { snapshot.state }
-    var stats: ObjectStability { snapshot.stats }
-
-    init(spec: ObjectSpec) {
-        snapshot = ObjectSnapshot(spec: spec, state: .tracked, lastBox: spec.box, lastArea: nil, velocityX: 0,
-                                  velocityY: 0, missed: 0, started: false, stats: ObjectStability(id: spec.id, name: spec.name))
-    }
-
-    init(snapshot: ObjectSnapshot) {
-        self.snapshot = snapshot
-    }
-
-    /// Last good box moved by the velocity over the frames since it was seen, padded by the
-    /// margin (wider for each missed frame), then clipped to the frame. A box the motion
-    /// model pushed entirely off-frame is slid back to the nearest edge, so the model is
-    /// always asked about pixels that exist.
-    func prompt(settings: TrackerSettings, width: Int, height: Int) -> Box {
-        let s = snapshot
-        guard s.started else { return s.spec.box.clipped(width: width, height: height) ?? s.spec.box }
-        let frames = Double(s.missed + 1)
-        let pad = min(settings.margin + settings.searchGrowth * Double(s.missed), settings.maxMargin)
-        var box = Box(centerX: s.lastBox.centerX + s.velocityX * frames, centerY: s.lastBox.centerY + s.velocityY * frames,
-                      width: s.lastBox.width * (1 + 2 * pad), height: s.lastBox.height * (1 + 2 * pad))
-        let (w, h) = (Double(width), Double(height))
-        let slideX = box.x1 < 1 ? 1 - box.x1 : (box.x0 > w - 1 ? w - 1 - box.x0 : 0)
-        let slideY = box.y1 < 1 ? 1 - box.y1 : (box.y0 > h - 1 ? h - 1 - box.y0 : 0)
-        box = Box(x0: box.x0 + slideX, y0: box.y0 + slideY, x1: box.x1 + slideX, y1: box.y1 + slideY)
-        return box.clipped(width: width, height: height) ?? Box(x0: 0, y0: 0, x1: w, y1: h)
-    }
-
-    /// Why this answer cannot be the object, or nil when it is acceptable.
-    func judge(area: Int, score: Double, settings: TrackerSettings, frameArea: Int) -> String? {
-        if area < settings.minArea { return "vanished" }
-        if Double(area) > settings.maxAreaFraction * Double(frameArea) { return "whole frame" }
-        if !(score >= settings.minScore) { return "low score" }
-        if let last = snapshot.lastArea, Double(area) > settings.maxGrowth * Double(last) { return "grew too fast" }
-        return nil
-    }
-
-    mutating func accept(box: Box, mask: [Bool], area: Int, score: Double, stability: Double?, hint: Hint?,
-                         settings: TrackerSettings) {
-        let frames = Double(snapshot.missed + 1)
-        if snapshot.started, snapshot.lastArea != nil {
-            let vx = (box.centerX - snapshot.lastBox.centerX) / frames
-            let vy = (box.centerY - snapshot.lastBox.centerY) / frames
-            // After a gap the averaged displacement is the only estimate we have; while
-            // tracking, smooth it so one jittery mask does not throw the next prompt.
-            let a = snapshot.missed == 0 ? settings.velocitySmoothing : 1
-            snapshot.velocityX = a * vx + (1 - a) * snapshot.velocityX
-            snapshot.velocityY = a * vy + (1 - a) * snapshot.velocityY
+        let answer = answers[best], candidate = scored[best]
+        result.score = answer.score
+        result.stability = answer.stability
+        result.route = answer.route
+        result.choice = candidate.scores
+        if let rejection = objects[i].judge(candidate, score: answer.score, settings: settings, frameArea: width * height) {
+            objects[i].reject(settings: settings)
+            result.state = objects[i].state
+            result.rejection = rejection
+            return result
         }
-        if snapshot.started && snapshot.state != .tracked { snapshot.stats.recoveries += 1 }
-        if let previousMask, snapshot.missed == 0 {
-            snapshot.stats.addConsecutive(iou: maskIoU(previousMask, mask))
-        }
-        snapshot.stats.addTracked(area: area, score: score, stability: stability)
-        previousMask = mask
-        snapshot.lastBox = box
-        snapshot.lastArea = area
-        snapshot.missed = 0
-        snapshot.state = .tracked
-        snapshot.started = true
-        self.hint = hint
+        objects[i].accept(answer, candidate, settings: settings, width: width)
+        result.state = .tracked
+        result.rejection = nil
+        result.box = candidate.summary.box
+        result.area = candidate.summary.area
+        result.mask = answer.mask
+        return result
     }
-
-    mutating func reject(settings: TrackerSettings) {
-        snapshot.missed += 1
-        snapshot.state = snapshot.missed <= settings.occludedFrames ? .occluded : .lost
-        snapshot.stats.addMissed(snapshot.state)
-        snapshot.started = true
-        hint = nil
-        previousMask = nil
-    }
-}
-
-func maskIoU(_ a: [Bool], _ b: [Bool]) -> Double {
-    var intersection = 0, union = 0
-    for i in a.indices {
-        if a[i] && b[i] { intersection += 1 }
-        if a[i] || b[i] { union += 1 }
-    }
-    return union == 0 ? 1 : Double(intersection) / Double(union)
 }

@@ -12,7 +12,7 @@ struct Track: ParsableCommand {
             VIDEO is any file FFmpeg decodes, or a folder of images (DAVIS JPEGImages/<seq> style, \
             natural name order). Writes to --out: overlay.mp4 (same frame count and timestamps as VIDEO), \
             masks/<id>/NNNNNN.png (0/255 mattes), palette/NNNNNN.png (DAVIS-style, index = id), \
-            frames/NNNNNN.json (per frame: state, prompt box, box, area, score, stability, mask as COCO RLE), \
+            frames/NNNNNN.json (per frame: state, prompt box, box, area, score, stability, mask as COCO RLE, the chosen candidate and its scores, the Kalman-predicted box, camera motion), \
             summary.json, and with --matte-video matte.mov (ProRes 4444, alpha = all objects). \
             Ctrl-C stops after the current frame; --resume continues in the same --out.
             """)

@@ -3,10 +3,11 @@ import Tensor
 import Tracking
 
 /// Adapts SegmentAnything's Predictor to the tracker's `Segmenting` protocol: one image
-/// encoding per frame, one single-mask box prediction per object.
+/// encoding per frame, one decoder pass per object giving all four mask tokens as candidates.
 final class TrackSegmenter: Segmenting {
     typealias MaskHint = Tensor
     let predictor: Predictor
+    private static let outputs: [CandidateOutput] = [.single, .multi1, .multi2, .multi3]
 
     init(model: Sam) {
         predictor = Predictor(model: model)
@@ -16,23 +17,32 @@ final class TrackSegmenter: Segmenting {
         predictor.setImage(RGB8Image(width: frame.width, height: frame.height, pixels: frame.rgb))
     }
 
-    /// Single-mask output: for a box prompt SAM's own predictor recommends it, and the
-    /// tracker wants one answer to judge, not three to choose from.
-    func segment(box: Box, hint: Tensor?) throws -> Segmentation<Tensor> {
-        let prediction = try predictor.predict(Prompt(box: (box.x0, box.y0, box.x1, box.y1), maskInput: hint),
-                                               multimask: false)
-        let logits = prediction.logits.storage
-        var mask = [Bool](repeating: false, count: logits.count)
-        // SAM's stability score (automatic mask generator): area above +1 over area above -1.
-        var strong = 0, weak = 0
-        for i in logits.indices {
-            let v = logits[i]
-            if v > 0 { mask[i] = true }
-            if v > 1 { strong += 1 }
-            if v > -1 { weak += 1 }
+    /// The single-mask answer (SAM's recommendation for a box) and the three multimask answers
+    /// from the same pass; each with its mask-pooled image features for the appearance check.
+    func candidates(box: Box, hint: Tensor?) throws -> [Segmentation<Tensor>] {
+        let prediction = try predictor.predictAllMasks(Prompt(box: (box.x0, box.y0, box.x1, box.y1), maskInput: hint))
+        let features = try predictor.maskPooledEmbedding(prediction.lowResLogits)
+        let route = prediction.route.map { $0.map(Double.init) }
+        let count = min(prediction.iou.count, Self.outputs.count)
+        let plane = prediction.logits.shape[1] * prediction.logits.shape[2]
+        let (side0, side1) = (prediction.lowResLogits.shape[1], prediction.lowResLogits.shape[2])
+        return prediction.logits.storage.withUnsafeBufferPointer { logits in
+            (0..<count).map { k in
+                var mask = [Bool](repeating: false, count: plane)
+                // SAM's stability score (automatic mask generator): area above +1 over area above -1.
+                var strong = 0, weak = 0
+                for i in 0..<plane {
+                    let v = logits[k * plane + i]
+                    if v > 0 { mask[i] = true }
+                    if v > 1 { strong += 1 }
+                    if v > -1 { weak += 1 }
+                }
+                return Segmentation(mask: mask, score: Double(prediction.iou[k]),
+                                    stability: weak > 0 ? Double(strong) / Double(weak) : nil,
+                                    hint: prediction.lowResLogits.slice(axis: 0, k..<(k + 1)).reshaped([1, side0, side1]),
+                                    route: route, output: Self.outputs[k],
+                                    appearance: features[k].isEmpty ? nil : features[k])
+            }
         }
-        return Segmentation(mask: mask, score: Double(prediction.iou[0]),
-                            stability: weak > 0 ? Double(strong) / Double(weak) : nil,
-                            hint: prediction.lowResLogits, route: prediction.route.map { $0.map(Double.init) })
     }
 }

@@ -16,6 +16,23 @@ struct TrackCommandTests {
         try TrackCLI.run(["track", input, "--model", TrackCLI.tinyModel, "--out", out, "--quiet"] + extra)
     }
 
+    @Test("--tracker-settings sets any rule, --margin overrides it, and summary.json records the result")
+    func trackerSettingsFile() throws {
+        let s = try Scratch()
+        try TrackCLI.makeClip(s.file("clip.mp4"), frames: 3)
+        try Data(#"{"margin": 0.3, "fill_penalty": 0.7, "kalman": {"size_velocity": 0.02}}"#.utf8).write(to: s.file("t.json"))
+        let r = try track(s.path("clip.mp4"), s.path("out"), ["--box", "4,12,18,26", "--tracker-settings", s.path("t.json"),
+                                                              "--margin", "0.2"] + accept)
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: s.file("out/summary.json"))) as! [String: Any]
+        let tracker = (summary["settings"] as! [String: Any])["tracker"] as! [String: Any]
+        #expect(tracker["margin"] as? Double == 0.2)
+        #expect(tracker["fill_penalty"] as? Double == 0.7)
+        #expect((tracker["kalman"] as! [String: Any])["size_velocity"] as? Double == 0.02)
+        #expect(tracker["min_score"] as? Double == -100)
+        #expect(tracker["max_growth"] as? Double == 4.0, "keys the file leaves out keep their defaults")
+    }
+
     @Test("overlay, mattes, palette and JSON cover every frame with the input's timestamps")
     func outputsMatchInput() throws {
         let s = try Scratch()

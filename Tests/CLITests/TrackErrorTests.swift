@@ -85,4 +85,26 @@ struct TrackErrorTests {
         expectFailure(try track([s.path("clip.mp4"), "--box", "4,12,18,26", "--model", s.path("nope.pth"), "--out", s.path("out")]),
                       mentions: "nope.pth")
     }
+
+    @Test("a bad --tracker-settings file names the key and leaves no output")
+    func badTrackerSettings() throws {
+        let s = try Scratch()
+        try TrackCLI.makeClip(s.file("clip.mp4"), frames: 2)
+        let cases: [(String, String)] = [
+            ("{\"margin\": -1}", "'margin' is -1"),
+            ("{\"kalman\": {\"size_velocity\": \"fast\"}}", "'kalman.size_velocity' has the wrong type"),
+            ("{\"template_update\": 2}", "'template_update' is 2.0; it is a share"),
+            ("[1, 2]", "is not a JSON object of tracker settings"),
+        ]
+        for (json, message) in cases {
+            try Data(json.utf8).write(to: s.file("settings.json"))
+            expectFailure(try track([s.path("clip.mp4"), "--box", "4,12,18,26", "--model", TrackCLI.tinyModel,
+                                     "--tracker-settings", s.path("settings.json"), "--out", s.path("out")]),
+                          mentions: message)
+            #expect(!FileManager.default.fileExists(atPath: s.path("out")))
+        }
+        expectFailure(try track([s.path("clip.mp4"), "--box", "4,12,18,26", "--model", TrackCLI.tinyModel,
+                                 "--tracker-settings", s.path("missing.json"), "--out", s.path("out")]),
+                      mentions: "missing.json: cannot be read")
+    }
 }

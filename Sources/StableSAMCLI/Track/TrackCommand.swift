@@ -40,11 +40,14 @@ struct Track: ParsableCommand {
     @Option(help: "Output folder (created if missing).")
     var out: String
 
-    @Option(help: "Prompt padding per side, as a fraction of the previous box's size.")
-    var margin = 0.1
+    @Option(help: "Prompt padding per side, as a fraction of the previous box's size (default 0.1).")
+    var margin: Double?
 
-    @Option(help: "Masks the model scores below this are treated as a lost object.")
-    var minScore = 0.4
+    @Option(help: "Masks the model scores below this are treated as a lost object (default 0.4).")
+    var minScore: Double?
+
+    @Option(help: "JSON file of tracker settings: any subset of summary.json's settings.tracker object, e.g. {\"margin\": 0.15, \"fill_penalty\": 0.6}; --margin and --min-score override it.")
+    var trackerSettings: String?
 
     @Flag(help: "Also prompt with the previous frame's low-resolution mask logits.")
     var maskPrompt = false
@@ -76,7 +79,8 @@ struct Track: ParsableCommand {
         }
         guard boxes.isEmpty || objects == nil else { throw ValidationError("use --box or --objects, not both") }
         guard startFrame >= 0 else { throw ValidationError("--start-frame must be 0 or more") }
-        guard margin >= 0, margin.isFinite else { throw ValidationError("--margin must be 0 or more") }
+        if let margin { guard margin >= 0, margin.isFinite else { throw ValidationError("--margin must be 0 or more") } }
+        if let minScore { guard minScore.isFinite else { throw ValidationError("--min-score must be a number") } }
         guard startNumber >= 0 else { throw ValidationError("--start-number must be 0 or more") }
         guard fps > 0, fps.isFinite else { throw ValidationError("--fps must be positive") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
@@ -85,6 +89,11 @@ struct Track: ParsableCommand {
 
     func run() throws {
         let specs = try objectSpecs()
+        // Read before anything is loaded or created, so a bad file costs nothing and leaves no folder.
+        var settings = try trackerSettings.map(TrackerSettings.read(json:)) ?? TrackerSettings()
+        if let margin { settings.margin = margin }
+        if let minScore { settings.minScore = minScore }
+        if maskPrompt { settings.useMaskPrompt = true }
         let reader = try VideoReader(url: URL(fileURLWithPath: video),
                                      folderFrameRate: Rational(Int((fps * 1000).rounded()), 1000))
         let info = reader.info
@@ -108,10 +117,6 @@ struct Track: ParsableCommand {
         let plugin = try pluginOptions.attach(to: sam, model: model)
         // Created after loading, so frame rates and ETA measure tracking only.
         let progress = ProgressReporter(level: level, total: info.frameCount)
-        var settings = TrackerSettings()
-        settings.margin = margin
-        settings.minScore = minScore
-        settings.useMaskPrompt = maskPrompt
         let segmenter = TrackSegmenter(model: sam)
         let tracker = resumeState.map {
             Tracker(model: segmenter, resuming: $0.tracker, width: info.width, height: info.height, settings: settings)

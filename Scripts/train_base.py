@@ -157,17 +157,22 @@ def box_of(m: np.ndarray) -> np.ndarray:
     return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
 
 
+def inside(out: np.ndarray, b: np.ndarray, w: int, h: int) -> np.ndarray:
+    """A perturbed box clamped to the image; the original box if too little of it is left."""
+    out[[0, 2]] = np.clip(out[[0, 2]], 0, w)
+    out[[1, 3]] = np.clip(out[[1, 3]], 0, h)
+    if out[2] - out[0] < 2 or out[3] - out[1] < 2:
+        return b
+    return out.astype(np.float32)
+
+
 def noisy_box(rng: np.random.Generator, b: np.ndarray, w: int, h: int) -> np.ndarray:
     """SAM's box noise: each coordinate shifted by N(0, (0.1 * side)^2), capped at 0.2 * side."""
     bw, bh = b[2] - b[0], b[3] - b[1]
     sd = np.array([bw, bh, bw, bh]) * 0.1
     n = np.clip(rng.normal(0, 1, 4) * sd, -2 * sd, 2 * sd)
     out = b + n
-    out[[0, 2]] = np.clip(out[[0, 2]], 0, w)
-    out[[1, 3]] = np.clip(out[[1, 3]], 0, h)
-    if out[2] - out[0] < 2 or out[3] - out[1] < 2:
-        return b
-    return out.astype(np.float32)
+    return inside(out, b, w, h)
 
 
 def tracker_box(rng: np.random.Generator, b: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -181,11 +186,7 @@ def tracker_box(rng: np.random.Generator, b: np.ndarray, w: int, h: int) -> np.n
     if rng.random() < 0.25:
         k = int(rng.integers(4))
         out[k] += (1 if k < 2 else -1) * rng.uniform(0, 0.25) * side[k]
-    out[[0, 2]] = np.clip(out[[0, 2]], 0, w)
-    out[[1, 3]] = np.clip(out[[1, 3]], 0, h)
-    if out[2] - out[0] < 2 or out[3] - out[1] < 2:
-        return b
-    return out.astype(np.float32)
+    return inside(out, b, w, h)
 
 
 def prompt_box(rng: np.random.Generator, b: np.ndarray, w: int, h: int) -> np.ndarray:

@@ -1,7 +1,8 @@
 /// J&F floors for the bundled model (with its plugin) on the bundled clips, set a little below the
-/// figures measured when it was trained (`Scripts/measure-default.sh`, 2026-11-25: two_objects 0.131,
-/// occlusion 0.105). The model is small and weak; the floors catch a broken engine, tracker or writer.
+/// figures measured when it was trained (`python3 Scripts/measure_tracking.py Clips`, 2026-12-02:
+/// two_objects 0.359, occlusion 0.231). The model is small and still weak; the floors catch a
+/// broken engine, tracker or writer, and a model or tracker change that makes tracking worse.
 enum DefaultModelFloors {
-    static let twoObjects = 0.10
-    static let occlusion = 0.08
+    static let twoObjects = 0.30
+    static let occlusion = 0.19
 }

@@ -244,7 +244,7 @@ def train_step(sam: Sam, batch, rng: np.random.Generator, a):
     dev = a.device
     x = torch.stack([b["x"] for b in batch]).to(dev)
     with autocast(a):
-        emb = sam.image_encoder(x)
+        emb = a.encode(x)
         dense_pe = sam.prompt_encoder.get_dense_pe()
     total = 0.0
     stats = {"focal": 0.0, "dice": 0.0, "iou_mse": 0.0, "miou0": 0.0, "miou_last": 0.0}
@@ -536,6 +536,8 @@ def parse_args():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast in the forward pass")
+    ap.add_argument("--compile", action="store_true",
+                    help="torch.compile the image encoder (measured 1.28x on its fwd+bwd on 2 cores; ~2 min to compile)")
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--eval-every", type=int, default=500)
@@ -590,6 +592,9 @@ def main() -> None:
                f"planned, iters {a.iters}, batch {a.batch}, {len(pool)} training images so far, {len(held)} held out")
     sam.to(a.device).train()
     ema.to(a.device).eval()
+    # Only the encoder: its shapes are fixed per batch size, while the decoder's vary with the prompt
+    # count and would recompile. The compiled wrapper shares sam's parameters, so checkpoints are unchanged.
+    a.encode = torch.compile(sam.image_encoder) if a.compile else sam.image_encoder
     for p in ema.parameters():
         p.requires_grad_(False)
 

@@ -20,14 +20,18 @@ public struct CandidateScores: Sendable, Hashable {
     public var fillRatio: Double?
     /// Whether the mask filled its padded prompt box (see `TrackerSettings.fillSides`).
     public var fillsPrompt: Bool
-    /// Weighted mean of the terms present, minus the fill penalty: the candidate with the highest wins.
+    /// Share of the mask's pixels where another object is expected on this frame (its previous
+    /// mask moved by its prediction) and this one is not; nil when the track has one object.
+    public var shared: Double?
+    /// Weighted mean of the terms present, minus the fill and shared-pixel penalties: the
+    /// candidate with the highest wins.
     public var combined: Double
 }
 
 extension CandidateScores: Codable {
     enum CodingKeys: String, CodingKey {
         case output, kfBoxIoU = "kfBoxIou", maskIoU = "maskIou", appearance, predictedIoU = "predictedIou"
-        case fillRatio, fillsPrompt, combined
+        case fillRatio, fillsPrompt, shared, combined
     }
 
     /// Keeps `null` for absent figures so every record has the same keys.
@@ -40,6 +44,7 @@ extension CandidateScores: Codable {
         try c.encode(predictedIoU, forKey: .predictedIoU)
         try c.encode(fillRatio, forKey: .fillRatio)
         try c.encode(fillsPrompt, forKey: .fillsPrompt)
+        try c.encode(shared, forKey: .shared)
         try c.encode(combined, forKey: .combined)
     }
 }
@@ -168,6 +173,51 @@ func fillEvidence(mask: Box, area: Int, prompt: Box, padX: Double, padY: Double,
     }
     let padded = padX >= 1 || padY >= 1
     return (ratio, touched >= settings.fillSides || (padded && ratio > settings.maxFillRatio))
+}
+
+/// Where an object is expected on this frame: its last accepted mask moved by the predicted
+/// motion (the same nearest-neighbour inverse warp as `warpedMaskIoU`).
+struct WarpedSupport {
+    let crop: MaskCrop
+    let bits: [Bool]
+    let motion: BoxMotion
+    /// The warped crop's bounds, pixels.
+    let bounds: Box
+
+    init(crop: MaskCrop, bits: [Bool], motion: BoxMotion) {
+        self.crop = crop
+        self.bits = bits
+        self.motion = motion
+        bounds = motion.apply(crop.box)
+    }
+
+    func contains(x px: Int, y py: Int) -> Bool {
+        let (x, y) = (Double(px) + 0.5, Double(py) + 0.5)
+        guard x >= bounds.x0 && x < bounds.x1 && y >= bounds.y0 && y < bounds.y1 else { return false }
+        let cx = Int((motion.from.centerX + (x - motion.to.centerX) / motion.scaleX - Double(crop.x)).rounded(.down))
+        let cy = Int((motion.from.centerY + (y - motion.to.centerY) / motion.scaleY - Double(crop.y)).rounded(.down))
+        guard cx >= 0 && cx < crop.mask.width && cy >= 0 && cy < crop.mask.height else { return false }
+        return bits[cy * crop.mask.width + cx]
+    }
+}
+
+/// The share of a mask's pixels (tight box `box`, `area` pixels) where another object is expected
+/// and this one is not: in a video segmentation every pixel belongs to one object, so such a
+/// mask is a spill onto a neighbour, or the neighbour found a second time. Pixels this object's
+/// own expected support covers do not count, so a neighbour's earlier spill onto it cannot push
+/// it off its own pixels.
+func sharedFraction(_ mask: [Bool], box: Box, area: Int, width: Int, own: WarpedSupport?, others: [WarpedSupport]) -> Double {
+    let near = others.filter { box.iou($0.bounds) > 0 }
+    guard area > 0, !near.isEmpty else { return 0 }
+    var shared = 0
+    for y in Int(box.y0)..<Int(box.y1) {
+        for x in Int(box.x0)..<Int(box.x1) where mask[y * width + x] {
+            guard near.contains(where: { $0.contains(x: x, y: y) }) else { continue }
+            if let own, own.contains(x: x, y: y) { continue }
+            shared += 1
+        }
+    }
+    return Double(shared) / Double(area)
 }
 
 /// Cosine similarity; nil when either vector is missing, empty, of another length or zero.

@@ -27,6 +27,14 @@ public struct ObjectSnapshot: Sendable, Codable {
     public var template: [Float]?
     /// A slowly updated template that follows gradual changes of look.
     public var recentTemplate: [Float]?
+    /// The object's recent full size (a decaying maximum of accepted box sizes): while it is
+    /// unseen the search is at least this big, since an object that slid behind another shrank
+    /// its estimate to the sliver that was still visible.
+    public var fullWidth: Double?
+    public var fullHeight: Double?
+    /// The same decaying maximum of the mask's area: growth is judged against it, so an object
+    /// coming out from behind another may regrow to its size, while a spill past it is refused.
+    public var fullArea: Double?
 }
 
 /// The prompt for one object on one frame and how it was built.
@@ -102,14 +110,17 @@ struct ObjectTrack<Hint> {
         }
         let estimate = predicted.box
         let pad = min(settings.margin + settings.searchGrowth * Double(s.missed), settings.maxMargin)
+        // Searching: around the object's full size, not the sliver it shrank to while disappearing.
+        let (sw, sh) = s.missed > 0 ? (max(estimate.width, s.fullWidth ?? 0), max(estimate.height, s.fullHeight ?? 0))
+                                    : (estimate.width, estimate.height)
         var box = Box(centerX: estimate.centerX, centerY: estimate.centerY,
-                      width: estimate.width * (1 + 2 * pad), height: estimate.height * (1 + 2 * pad))
+                      width: sw * (1 + 2 * pad), height: sh * (1 + 2 * pad))
         let (w, h) = (Double(width), Double(height))
         let slideX = box.x1 < 1 ? 1 - box.x1 : (box.x0 > w - 1 ? w - 1 - box.x0 : 0)
         let slideY = box.y1 < 1 ? 1 - box.y1 : (box.y0 > h - 1 ? h - 1 - box.y0 : 0)
         box = Box(x0: box.x0 + slideX, y0: box.y0 + slideY, x1: box.x1 + slideX, y1: box.y1 + slideY)
         return ObjectPrompt(box: box.clipped(width: width, height: height) ?? Box(x0: 0, y0: 0, x1: w, y1: h),
-                            predicted: estimate, padX: estimate.width * pad, padY: estimate.height * pad)
+                            predicted: estimate, padX: sw * pad, padY: sh * pad)
     }
 
     /// Where the object may be on the previous and this frame, for the camera-motion estimate to
@@ -124,6 +135,14 @@ struct ObjectTrack<Hint> {
                    x1: max(b.x1, b.x1 + v.x) + px, y1: max(b.y1, b.y1 + v.y) + py)
     }
 
+    /// Where the object is expected on this frame (its last mask moved by the prediction); nil
+    /// unless it was tracked on the previous frame.
+    func support() -> WarpedSupport? {
+        guard snapshot.state == .tracked, snapshot.missed == 0, let crop = snapshot.lastMask, let bits = lastMaskBits,
+              let from = snapshot.acceptedEstimate else { return nil }
+        return WarpedSupport(crop: crop, bits: bits, motion: BoxMotion(from: from, to: predicted.box))
+    }
+
     /// The figures of one candidate against this object's prediction, last mask and templates.
     func score(_ answer: Segmentation<Hint>, prompt: ObjectPrompt, settings: TrackerSettings,
                width: Int, height: Int) -> ScoredCandidate {
@@ -132,7 +151,7 @@ struct ObjectTrack<Hint> {
             // An empty candidate only wins when every candidate is empty.
             return ScoredCandidate(summary: summary, scores: CandidateScores(
                 output: answer.output, kfBoxIoU: nil, maskIoU: nil, appearance: nil, predictedIoU: answer.score,
-                fillRatio: 0, fillsPrompt: false, combined: -1))
+                fillRatio: 0, fillsPrompt: false, shared: nil, combined: -1))
         }
         let kfBoxIoU = box.iou(predicted.box)
         var maskIoU: Double?
@@ -149,7 +168,7 @@ struct ObjectTrack<Hint> {
                                      predictedIoU: answer.score, fills: fill.fills, settings: settings)
         return ScoredCandidate(summary: summary, scores: CandidateScores(
             output: answer.output, kfBoxIoU: kfBoxIoU, maskIoU: maskIoU, appearance: appearance, predictedIoU: answer.score,
-            fillRatio: fill.ratio, fillsPrompt: fill.fills, combined: combined))
+            fillRatio: fill.ratio, fillsPrompt: fill.fills, shared: nil, combined: combined))
     }
 
     /// Cosine with the first-frame template, blended with the recent one; nil before a template exists.
@@ -169,7 +188,10 @@ struct ObjectTrack<Hint> {
         if Double(area) > settings.maxAreaFraction * Double(frameArea) { return "whole frame" }
         if !(score >= (redetecting ? max(settings.minScore, settings.redetectScore) : settings.minScore)) { return "low score" }
         if candidate.scores.fillsPrompt { return "fills prompt" }
-        if let last = snapshot.lastArea, Double(area) > settings.maxGrowth * Double(last) { return "grew too fast" }
+        if let shared = candidate.scores.shared, shared > settings.maxShared { return "taken by another object" }
+        if let last = snapshot.lastArea, Double(area) > settings.maxGrowth * max(Double(last), snapshot.fullArea ?? 0) {
+            return "grew too fast"
+        }
         if let a = candidate.scores.appearance, a < (redetecting ? settings.redetectAppearance : settings.minAppearance) {
             return "appearance mismatch"
         }
@@ -215,6 +237,10 @@ struct ObjectTrack<Hint> {
                 snapshot.recentTemplate = features
             }
         }
+        let memory = settings.fullSizeMemory
+        snapshot.fullWidth = max(box.width, (snapshot.fullWidth ?? 0) * memory)
+        snapshot.fullHeight = max(box.height, (snapshot.fullHeight ?? 0) * memory)
+        snapshot.fullArea = max(Double(area), (snapshot.fullArea ?? 0) * memory * memory)
         snapshot.lastBox = box
         snapshot.lastArea = area
         snapshot.missed = 0

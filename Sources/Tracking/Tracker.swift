@@ -83,17 +83,27 @@ public final class Tracker<Model: Segmenting> {
         objects = snapshots.map { ObjectTrack(snapshot: $0, settings: settings) }
     }
 
-    /// Encodes the frame once and answers every object against it.
+    /// Encodes the frame once and answers every object against it. With several objects, each
+    /// candidate is also penalised for covering where another object is expected and this one is
+    /// not, so two tracks cannot settle on one object.
     public func step(_ frame: FramePixels) throws -> [ObjectFrame] {
         precondition(frame.width == width && frame.height == height,
                      "frame \(frame.width)x\(frame.height) in a \(width)x\(height) track")
         let shift = settings.estimateCameraMotion
             ? cameraMotion.estimate(frame, excluding: objects.map { $0.exclusionBox(settings: settings) }) : nil
         try model.encode(frame)
+        for i in objects.indices { objects[i].predict(camera: shift ?? .zero, settings: settings) }
+        let supports = objects.count > 1 ? objects.map { $0.support() } : []
         var results: [ObjectFrame] = []
         for i in objects.indices {
-            objects[i].predict(camera: shift ?? .zero, settings: settings)
-            var result = try step(object: i)
+            var asked = try ask(object: i)
+            if !supports.isEmpty {
+                let others = supports.indices.compactMap { $0 == i ? nil : supports[$0] }
+                for k in asked.scored.indices {
+                    share(&asked.scored[k], mask: asked.answers[k].mask, own: supports[i], others: others)
+                }
+            }
+            var result = judge(object: i, asked)
             result.cameraMotion = shift
             results.append(result)
         }
@@ -113,7 +123,14 @@ public final class Tracker<Model: Segmenting> {
     /// the mask hint is dropped, which costs at most one frame of refinement).
     public func snapshot() -> [ObjectSnapshot] { objects.map(\.snapshot) }
 
-    private func step(object i: Int) throws -> ObjectFrame {
+    /// One object's prompt and the model's scored answers to it.
+    private struct Asked {
+        var prompt: ObjectPrompt
+        var answers: [Segmentation<Model.MaskHint>]
+        var scored: [ScoredCandidate]
+    }
+
+    private func ask(object i: Int) throws -> Asked {
         let prompt = objects[i].prompt(settings: settings, width: width, height: height)
         let hint = settings.useMaskPrompt ? objects[i].hint : nil
         let answers = try model.candidates(box: prompt.box, hint: hint)
@@ -122,6 +139,20 @@ public final class Tracker<Model: Segmenting> {
                          "segmenter returned \(answer.mask.count) mask values for a \(width)x\(height) frame")
             return objects[i].score(answer, prompt: prompt, settings: settings, width: width, height: height)
         }
+        return Asked(prompt: prompt, answers: answers, scored: scored)
+    }
+
+    /// Records how much of the candidate lies where another object is expected and lowers its
+    /// combined score by it.
+    private func share(_ candidate: inout ScoredCandidate, mask: [Bool], own: WarpedSupport?, others: [WarpedSupport]) {
+        guard let box = candidate.summary.box else { return }
+        let shared = sharedFraction(mask, box: box, area: candidate.summary.area, width: width, own: own, others: others)
+        candidate.scores.shared = shared
+        candidate.scores.combined -= settings.sharedPenalty * shared
+    }
+
+    private func judge(object i: Int, _ asked: Asked) -> ObjectFrame {
+        let (prompt, answers, scored) = (asked.prompt, asked.answers, asked.scored)
         // Ties go to the earlier candidate (the single-mask output first).
         let best = scored.indices.max { scored[$0].scores.combined < scored[$1].scores.combined ||
             (scored[$0].scores.combined == scored[$1].scores.combined && $0 > $1) }

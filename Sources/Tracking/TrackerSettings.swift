@@ -13,6 +13,9 @@ public struct TrackerSettings: Sendable, Hashable {
     public var searchGrowth = 0.25
     /// Largest margin the search reaches.
     public var maxMargin = 1.5
+    /// The search of an unseen object is at least the object's recent full size: the largest
+    /// accepted box, shrunk by this factor per accepted frame so that real shrinking is followed.
+    public var fullSizeMemory = 0.97
 
     // Rejection
 
@@ -48,6 +51,13 @@ public struct TrackerSettings: Sendable, Hashable {
     /// Subtracted from a box-filling candidate's combined score: filling the prompt is evidence of
     /// failure (the model coloured the box), and accepting it would feed the error back as growth.
     public var fillPenalty = 0.5
+    /// Subtracted from a candidate's combined score per unit share of its pixels where another
+    /// object is expected (and this one is not): in a video segmentation every pixel belongs to
+    /// one object, so such a mask is a spill onto a neighbour or an identity switch.
+    public var sharedPenalty = 0.5
+    /// A candidate with more than this share of its pixels where another object is expected is
+    /// rejected ("taken by another object"): it is that object, found a second time.
+    public var maxShared = 0.5
 
     // Box filling
 
@@ -95,10 +105,10 @@ public struct TrackerSettings: Sendable, Hashable {
 
 extension TrackerSettings: Codable {
     enum CodingKeys: String, CodingKey {
-        case margin, useMaskPrompt, searchGrowth, maxMargin, minScore, minArea, maxAreaFraction, maxGrowth
+        case margin, useMaskPrompt, searchGrowth, maxMargin, fullSizeMemory, minScore, minArea, maxAreaFraction, maxGrowth
         case occludedFrames, velocitySmoothing
         case boxAgreementWeight, maskAgreementWeight, appearanceWeight, predictedIoUWeight = "predictedIouWeight"
-        case fillPenalty, fillSides, fillTolerance, maxFillRatio
+        case fillPenalty, sharedPenalty, maxShared, fillSides, fillTolerance, maxFillRatio
         case kalman, velocityDamping, maxSizeChange, estimateCameraMotion
         case minAppearance, redetectAppearance, redetectScore, templateUpdate, recentTemplateShare
     }
@@ -114,6 +124,7 @@ extension TrackerSettings: Codable {
         try read(.useMaskPrompt, &useMaskPrompt)
         try read(.searchGrowth, &searchGrowth)
         try read(.maxMargin, &maxMargin)
+        try read(.fullSizeMemory, &fullSizeMemory)
         try read(.minScore, &minScore)
         try read(.minArea, &minArea)
         try read(.maxAreaFraction, &maxAreaFraction)
@@ -125,6 +136,8 @@ extension TrackerSettings: Codable {
         try read(.appearanceWeight, &appearanceWeight)
         try read(.predictedIoUWeight, &predictedIoUWeight)
         try read(.fillPenalty, &fillPenalty)
+        try read(.sharedPenalty, &sharedPenalty)
+        try read(.maxShared, &maxShared)
         try read(.fillSides, &fillSides)
         try read(.fillTolerance, &fillTolerance)
         try read(.maxFillRatio, &maxFillRatio)
@@ -145,6 +158,7 @@ extension TrackerSettings: Codable {
         try c.encode(useMaskPrompt, forKey: .useMaskPrompt)
         try c.encode(searchGrowth, forKey: .searchGrowth)
         try c.encode(maxMargin, forKey: .maxMargin)
+        try c.encode(fullSizeMemory, forKey: .fullSizeMemory)
         try c.encode(minScore, forKey: .minScore)
         try c.encode(minArea, forKey: .minArea)
         try c.encode(maxAreaFraction, forKey: .maxAreaFraction)
@@ -156,6 +170,8 @@ extension TrackerSettings: Codable {
         try c.encode(appearanceWeight, forKey: .appearanceWeight)
         try c.encode(predictedIoUWeight, forKey: .predictedIoUWeight)
         try c.encode(fillPenalty, forKey: .fillPenalty)
+        try c.encode(sharedPenalty, forKey: .sharedPenalty)
+        try c.encode(maxShared, forKey: .maxShared)
         try c.encode(fillSides, forKey: .fillSides)
         try c.encode(fillTolerance, forKey: .fillTolerance)
         try c.encode(maxFillRatio, forKey: .maxFillRatio)

@@ -161,7 +161,7 @@ struct TrackerTests {
             keySets.append(Set(json.keys))
             if let choice = json["choice"] as? [String: Any] {
                 #expect(Set(choice.keys) == ["output", "kf_box_iou", "mask_iou", "appearance", "predicted_iou",
-                                             "fill_ratio", "fills_prompt", "combined"])
+                                             "fill_ratio", "fills_prompt", "shared", "combined"])
             }
         }
         #expect(Set(keySets).count == 1, "\(keySets)")

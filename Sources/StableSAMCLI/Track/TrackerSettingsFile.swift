@@ -33,11 +33,12 @@ extension TrackerSettings {
     /// setting is a size, a weight, a count or a rate), and shares above 1.
     func checkRanges(path: String) throws {
         let numbers: [(String, Double)] = [
-            ("margin", margin), ("search_growth", searchGrowth), ("max_margin", maxMargin),
+            ("margin", margin), ("search_growth", searchGrowth), ("max_margin", maxMargin), ("full_size_memory", fullSizeMemory),
             ("max_area_fraction", maxAreaFraction), ("max_growth", maxGrowth),
             ("box_agreement_weight", boxAgreementWeight), ("mask_agreement_weight", maskAgreementWeight),
             ("appearance_weight", appearanceWeight), ("predicted_iou_weight", predictedIoUWeight),
-            ("fill_penalty", fillPenalty), ("fill_tolerance", fillTolerance), ("max_fill_ratio", maxFillRatio),
+            ("fill_penalty", fillPenalty), ("shared_penalty", sharedPenalty), ("max_shared", maxShared),
+            ("fill_tolerance", fillTolerance), ("max_fill_ratio", maxFillRatio),
             ("velocity_damping", velocityDamping), ("max_size_change", maxSizeChange),
             ("template_update", templateUpdate), ("recent_template_share", recentTemplateShare),
             ("kalman.position", kalman.position), ("kalman.velocity", kalman.velocity),
@@ -48,7 +49,8 @@ extension TrackerSettings {
             throw TrackerSettingsError(path: path, reason: "'\(key)' is \(value); it must be a number, 0 or more")
         }
         for (key, value) in [("template_update", templateUpdate), ("recent_template_share", recentTemplateShare),
-                             ("velocity_damping", velocityDamping), ("max_area_fraction", maxAreaFraction)] where value > 1 {
+                             ("velocity_damping", velocityDamping), ("max_area_fraction", maxAreaFraction),
+                             ("max_shared", maxShared), ("full_size_memory", fullSizeMemory)] where value > 1 {
             throw TrackerSettingsError(path: path, reason: "'\(key)' is \(value); it is a share, 0...1")
         }
         if minArea < 0 || occludedFrames < 0 || fillSides < 1 || fillSides > 4 {

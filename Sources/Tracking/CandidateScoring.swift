@@ -181,13 +181,16 @@ struct WarpedSupport {
     let crop: MaskCrop
     let bits: [Bool]
     let motion: BoxMotion
+    /// The model's score for that mask: a claim only stands against candidates scored no higher.
+    let score: Double
     /// The warped crop's bounds, pixels.
     let bounds: Box
 
-    init(crop: MaskCrop, bits: [Bool], motion: BoxMotion) {
+    init(crop: MaskCrop, bits: [Bool], motion: BoxMotion, score: Double) {
         self.crop = crop
         self.bits = bits
         self.motion = motion
+        self.score = score
         bounds = motion.apply(crop.box)
     }
 
@@ -205,9 +208,12 @@ struct WarpedSupport {
 /// and this one is not: in a video segmentation every pixel belongs to one object, so such a
 /// mask is a spill onto a neighbour, or the neighbour found a second time. Pixels this object's
 /// own expected support covers do not count, so a neighbour's earlier spill onto it cannot push
-/// it off its own pixels.
-func sharedFraction(_ mask: [Bool], box: Box, area: Int, width: Int, own: WarpedSupport?, others: [WarpedSupport]) -> Double {
-    let near = others.filter { box.iou($0.bounds) > 0 }
+/// it off its own pixels; nor do those of a neighbour the model was less sure of than of this
+/// candidate (as SAM 2 gives a contested pixel to the surer object), so one object's bad mask
+/// cannot knock a well-segmented neighbour out.
+func sharedFraction(_ mask: [Bool], box: Box, area: Int, score: Double, width: Int, own: WarpedSupport?,
+                    others: [WarpedSupport]) -> Double {
+    let near = others.filter { box.iou($0.bounds) > 0 && $0.score >= score }
     guard area > 0, !near.isEmpty else { return 0 }
     var shared = 0
     for y in Int(box.y0)..<Int(box.y1) {

@@ -35,6 +35,8 @@ public struct ObjectSnapshot: Sendable, Codable {
     /// The same decaying maximum of the mask's area: growth is judged against it, so an object
     /// coming out from behind another may regrow to its size, while a spill past it is refused.
     public var fullArea: Double?
+    /// The model's score for the last accepted mask.
+    public var lastScore: Double?
 }
 
 /// The prompt for one object on one frame and how it was built.
@@ -140,7 +142,8 @@ struct ObjectTrack<Hint> {
     func support() -> WarpedSupport? {
         guard snapshot.state == .tracked, snapshot.missed == 0, let crop = snapshot.lastMask, let bits = lastMaskBits,
               let from = snapshot.acceptedEstimate else { return nil }
-        return WarpedSupport(crop: crop, bits: bits, motion: BoxMotion(from: from, to: predicted.box))
+        return WarpedSupport(crop: crop, bits: bits, motion: BoxMotion(from: from, to: predicted.box),
+                             score: snapshot.lastScore ?? 1)
     }
 
     /// The figures of one candidate against this object's prediction, last mask and templates.
@@ -243,6 +246,7 @@ struct ObjectTrack<Hint> {
         snapshot.fullArea = max(Double(area), (snapshot.fullArea ?? 0) * memory * memory)
         snapshot.lastBox = box
         snapshot.lastArea = area
+        snapshot.lastScore = answer.score
         snapshot.missed = 0
         snapshot.state = .tracked
         snapshot.started = true

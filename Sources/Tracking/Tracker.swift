@@ -100,7 +100,7 @@ public final class Tracker<Model: Segmenting> {
             if !supports.isEmpty {
                 let others = supports.indices.compactMap { $0 == i ? nil : supports[$0] }
                 for k in asked.scored.indices {
-                    share(&asked.scored[k], mask: asked.answers[k].mask, own: supports[i], others: others)
+                    share(&asked.scored[k], answer: asked.answers[k], own: supports[i], others: others)
                 }
             }
             var result = judge(object: i, asked)
@@ -144,9 +144,11 @@ public final class Tracker<Model: Segmenting> {
 
     /// Records how much of the candidate lies where another object is expected and lowers its
     /// combined score by it.
-    private func share(_ candidate: inout ScoredCandidate, mask: [Bool], own: WarpedSupport?, others: [WarpedSupport]) {
+    private func share(_ candidate: inout ScoredCandidate, answer: Segmentation<Model.MaskHint>, own: WarpedSupport?,
+                       others: [WarpedSupport]) {
         guard let box = candidate.summary.box else { return }
-        let shared = sharedFraction(mask, box: box, area: candidate.summary.area, width: width, own: own, others: others)
+        let shared = sharedFraction(answer.mask, box: box, area: candidate.summary.area, score: answer.score, width: width,
+                                    own: own, others: others)
         candidate.scores.shared = shared
         candidate.scores.combined -= settings.sharedPenalty * shared
     }

@@ -61,3 +61,54 @@ struct SharedPixelsTests {
         for t in 0..<3 { #expect(try tracker.step(scene.frame(t))[0].choice?.shared == nil) }
     }
 }
+
+/// Two still squares; the model spills A's mask over B (a blob it is unsure of) but segments B
+/// well and surely, except on frame 2, where B is not found (so B is searching, with no support
+/// of its own, when it is seen again).
+final class SpillingNeighbourSegmenter: Segmenting {
+    typealias MaskHint = Int
+    let width = 160, height = 96
+    let a = Box(x0: 40, y0: 30, x1: 60, y1: 50), b = Box(x0: 64, y0: 30, x1: 84, y1: 50)
+    var blobScore = 0.5
+    var frame = -1
+    var calls = 0
+
+    func encode(_ frame: FramePixels) throws { self.frame += 1 }
+
+    func rectangle(_ r: Box) -> [Bool] {
+        var m = [Bool](repeating: false, count: width * height)
+        for y in Int(r.y0)..<Int(r.y1) { for x in Int(r.x0)..<Int(r.x1) { m[y * width + x] = true } }
+        return m
+    }
+
+    func candidates(box: Box, hint: Int?) throws -> [Segmentation<Int>] {
+        // The tracker asks for its objects in order, once per frame: A, then B.
+        calls += 1
+        return calls % 2 == 1 ? [Segmentation(mask: rectangle(Box(x0: a.x0, y0: a.y0, x1: b.x1, y1: b.y1)), score: blobScore)]
+                     : [Segmentation(mask: frame == 2 ? rectangle(Box(x0: 0, y0: 0, x1: 0, y1: 0)) : rectangle(b), score: 0.9)]
+    }
+}
+
+extension SharedPixelsTests {
+    @Test("a neighbour's unsure blob does not keep a surely segmented object from being found again; a sure one does")
+    func surerClaimWins() throws {
+        for (blobScore, bKept) in [(0.5, true), (0.95, false)] {
+            let model = SpillingNeighbourSegmenter()
+            model.blobScore = blobScore
+            var settings = TrackerSettings()
+            settings.maxGrowth = 10   // the blob is allowed; this test is about the shared pixels only
+            settings.margin = 0.5     // a loose prompt, so the blob does not fill it
+            let tracker = Tracker(model: model, objects: [ObjectSpec(id: 1, box: model.a), ObjectSpec(id: 2, box: model.b)],
+                                  width: model.width, height: model.height, settings: settings)
+            var states: [ObjectState] = []
+            for _ in 0..<6 {
+                let r = try tracker.step(FramePixels(width: model.width, height: model.height,
+                                                     rgb: [UInt8](repeating: 0, count: model.width * model.height * 3)))
+                #expect(r[0].state == .tracked)
+                states.append(r[1].state)
+            }
+            #expect(states[2] != .tracked)
+            #expect(states.dropFirst(3).allSatisfy { ($0 == .tracked) == bKept }, "blob score \(blobScore): B \(states)")
+        }
+    }
+}

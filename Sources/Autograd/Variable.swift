@@ -80,6 +80,10 @@ public final class Variable {
         }
     }
 
+    /// The leaves that `backward()` from here would write gradients into (a frozen model's weights
+    /// never appear: they are constants).
+    public func trainableLeaves() -> [Variable] { topologicalOrder().filter(\.isLeaf) }
+
     /// Nodes that require a gradient, each after all of its parents (iterative DFS: graphs of a few
     /// hundred ops, but no recursion-depth limit to think about).
     func topologicalOrder() -> [Variable] {

@@ -63,7 +63,8 @@ public final class Adam {
                 if o.decoupledWeightDecay {
                     p.value = p.value * shrink                                      // param.mul_(1 - lr * wd)
                 } else {
-                    for i in 0..<grad.count { grad.storage[i] += wd * p.value.storage[i] }   // grad.add(param, alpha=wd)
+                    // grad.add(param, alpha=wd), fused as PyTorch's vector add-with-alpha.
+                    for i in 0..<grad.count { grad.storage[i] = grad.storage[i].addingProduct(wd, p.value.storage[i]) }
                 }
             }
             var m = expAvg[k], v = expAvgSq[k]

@@ -5,7 +5,8 @@ import TestSupport
 
 /// `torch.optim.Adam` / `AdamW` alone from given gradients (GradFixture's `adam.*`, written by
 /// Scripts/make_plugin_grad_fixtures.py): update rule, bias correction, eps and both weight-decay
-/// semantics. float32 in PyTorch's operation order: within 2 ulp-scale (atol 1e-7, rtol 1e-6).
+/// semantics. float32 in PyTorch's operation order: atol 1e-7, rtol 1e-6 (measured: Adam bit for bit;
+/// with L2 decay and AdamW 1 ulp, at most 6e-8, on 4 and 9 of the 185 values).
 @Suite("Adam and AdamW match torch.optim")
 struct AdamParityTests {
     @Test("five steps of Adam, Adam with L2 decay and AdamW, gradients from 1e-9 to 1 and one exactly zero",

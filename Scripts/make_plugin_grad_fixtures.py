@@ -25,6 +25,8 @@ and per plugin configuration <cfg>:
     <cfg>.losses [20]    the loss before each of 20 Adam steps (train.py's optimiser: Adam, lr 1e-3,
                          the same batch of all samples every step)
     <cfg>.adam20.<key>   the parameters after those 20 steps
+    metadata configs.<cfg>.noise_spread   how far PyTorch's own 20 steps move when float32-sized
+                         noise is added to its gradients (see CONFIGS): the scale the Swift run is held to
 for <cfg> in
     default   Options(): offset_scale 8, route_token mask0, key_pe grid
     options   offset_scale 2.5, route_token iou, key_pe deformed

@@ -32,16 +32,13 @@ extension Variable {
                 for p in 0..<plane {
                     let px = loc.storage[2 * (b * plane + p)], py = loc.storage[2 * (b * plane + p) + 1]
                     let x0 = floorf(px), y0 = floorf(py), fx = px - x0, fy = py - y0
-                    // (column, row, weight, ∂w/∂x, ∂w/∂y) per tap.
-                    let taps: [(Float, Float, Float, Float, Float)] = [
-                        (x0, y0, (1 - fx) * (1 - fy), -(1 - fy), -(1 - fx)),
-                        (x0 + 1, y0, fx * (1 - fy), 1 - fy, -fx),
-                        (x0, y0 + 1, (1 - fx) * fy, -fy, 1 - fx),
-                        (x0 + 1, y0 + 1, fx * fy, fy, fx),
-                    ]
                     var gx: Float = 0, gy: Float = 0
-                    for (tx, ty, wt, dwx, dwy) in taps {
+                    for t in 0..<4 {   // (x0, y0), (x0 + 1, y0), (x0, y0 + 1), (x0 + 1, y0 + 1)
+                        let right = t & 1 == 1, down = t >= 2
+                        let tx = right ? x0 + 1 : x0, ty = down ? y0 + 1 : y0
                         guard tx >= 0, ty >= 0, tx < Float(w), ty < Float(h) else { continue }
+                        let wx = right ? fx : 1 - fx, wy = down ? fy : 1 - fy
+                        let wt = wx * wy, dwx = (right ? 1 : -1) * wy, dwy = (down ? 1 : -1) * wx
                         let at = Int(ty) * w + Int(tx)
                         for ch in 0..<c {
                             let gv = g.storage[(b * c + ch) * plane + p]

@@ -54,8 +54,9 @@ public final class DifferentiableMaskDecoder {
         let c = decoder.config.transformerDim, (h, w) = inputs.grid
         let queries = Variable(inputs.queries), k0 = Variable(inputs.keys), keyPE = Variable(inputs.keyPE)
         // The decoder's tokens [iou, mask 0..3, sparse...]: the queries' positional encoding.
-        let tokens = Variable(Tensor.concatenate([decoder.iouToken.weight, decoder.maskTokens.weight], axis: 0)
-            .reshaped([1, 1 + decoder.numMaskTokens, c]).concatenatedTokens(sparse))
+        let outputTokens = Tensor.concatenate([decoder.iouToken.weight, decoder.maskTokens.weight], axis: 0)
+            .reshaped([1, 1 + decoder.numMaskTokens, c])
+        let tokens = Variable(Tensor.concatenate([outputTokens, sparse], axis: 1))
 
         // Stable-SAM features (StableSAMPlugin.features): DSP sample, DRP route, mix.
         let (sample, offsets) = dsp(k0, grid: inputs.grid, channels: c)
@@ -64,8 +65,10 @@ public final class DifferentiableMaskDecoder {
         case .auto:
             let t = plugin.options.routeToken == .iou ? 0 : 1
             route = drp(queries.slice(axis: 1, t..<(t + 1)).reshaped([1, c]))
-        default:
+        case .deformable:
             route = Variable(Tensor(shape: [1, 2], storage: [1, 0]))
+        case .regular:
+            preconditionFailure("the regular route never runs the plugin: nothing to train")
         }
         let values = Variable.mix(sample.reshaped([1, c, h * w]).permuted([0, 2, 1]), k0, route: route)
         var valuesPE = keyPE
@@ -151,9 +154,4 @@ public final class DifferentiableMaskDecoder {
                                           v: frozenLinear(v, a.vProj), heads: a.numHeads)
         return frozenLinear(attended, a.outProj)
     }
-}
-
-extension Tensor {
-    /// `[1, 1 + M, C]` output tokens followed by the `[1, n, C]` sparse prompt embeddings.
-    fileprivate func concatenatedTokens(_ sparse: Tensor) -> Tensor { Tensor.concatenate([self, sparse], axis: 1) }
 }

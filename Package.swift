@@ -28,6 +28,11 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimised),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimised),
         .target(name: "SegmentAnything", dependencies: ["NN", "Tensor"], swiftSettings: optimised),
+        // Reverse-mode autodiff on Tensor (ops with their pullbacks, Adam), and the Stable-SAM
+        // plugin trainer built on it; inference never imports either.
+        .target(name: "Autograd", dependencies: ["Tensor"], swiftSettings: optimised),
+        .target(name: "PluginTraining", dependencies: ["Autograd", "SegmentAnything", "NN", "Tensor"],
+                swiftSettings: optimised),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: optimised),
         .target(name: "Metrics", swiftSettings: optimised),
         .target(name: "DefaultModel", resources: [.copy("Resources")]),
@@ -47,6 +52,9 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "NN", "TestSupport", "CKernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"]),
         .testTarget(name: "SegmentAnythingTests", dependencies: ["SegmentAnything", "NN", "Tensor", "TestSupport"]),
+        .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Tensor", "TestSupport"]),
+        .testTarget(name: "PluginTrainingTests",
+                    dependencies: ["PluginTraining", "Autograd", "SegmentAnything", "NN", "Tensor", "TestSupport"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Metrics"]),

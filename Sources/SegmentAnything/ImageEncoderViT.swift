@@ -52,7 +52,7 @@ public final class PatchEmbed: Layer {
 public final class MLPBlock: Layer {
     public enum Activation: Sendable { case gelu, relu }
     public let lin1: Linear, lin2: Linear
-    let activation: Activation
+    public let activation: Activation
 
     init(embeddingDim: Int, mlpDim: Int, activation: Activation) {
         lin1 = Linear(embeddingDim, mlpDim)

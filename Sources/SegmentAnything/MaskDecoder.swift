@@ -5,7 +5,7 @@ import Tensor
 /// `MLP` of mask_decoder.py: `layers.0 .. layers.{n-1}` Linear with ReLU between.
 public final class MLP: Layer {
     public let layers: [Linear]
-    let sigmoidOutput: Bool
+    public let sigmoidOutput: Bool
 
     init(inputDim: Int, hiddenDim: Int, outputDim: Int, numLayers: Int, sigmoidOutput: Bool = false) {
         let dims = [inputDim] + Array(repeating: hiddenDim, count: numLayers - 1) + [outputDim]

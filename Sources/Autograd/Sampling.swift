@@ -15,16 +15,7 @@ extension Variable {
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         precondition(offsets.shape == [n, 2, h, w], "sampled: input \(shape) offsets \(offsets.shape)")
         let plane = h * w, x = value, d = offsets.value
-        var loc = Tensor(zeros: [n, h, w, 2])
-        for b in 0..<n {
-            for i in 0..<h {
-                for j in 0..<w {
-                    let o = b * plane + i * w + j
-                    loc.storage[2 * o] = Float(j) + d.storage[b * 2 * plane + i * w + j]
-                    loc.storage[2 * o + 1] = Float(i) + d.storage[(b * 2 + 1) * plane + i * w + j]
-                }
-            }
-        }
+        let loc = Tensor.samplingLocations(offsets: d)
         return Variable.result(x.bilinearSampled(atPixels: loc), "sampled", [self, offsets]) { g in
             var dx = self.requiresGrad ? Tensor(zeros: x.shape) : nil
             var dd = offsets.requiresGrad ? Tensor(zeros: d.shape) : nil

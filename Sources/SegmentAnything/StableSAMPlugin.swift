@@ -94,19 +94,7 @@ public final class DeformableSamplingPlugin: Layer {
         xs = xs.reshaped([b, c, h, w])
         if let bias = proj.bias { xs = xs.addingChannelBias(bias) }
         let offsets = offset3(offset1(offset0(xs)).gelu()).map { s * tanhf($0) }
-        // Sampling locations in pixel units, p + d: an integer p plus an exact zero stays p exactly.
-        var loc = Tensor(zeros: [b, h, w, 2])
-        let plane = h * w
-        for bi in 0..<b {
-            for i in 0..<h {
-                for j in 0..<w {
-                    let o = bi * plane + i * w + j
-                    loc.storage[2 * o] = Float(j) + offsets.storage[bi * 2 * plane + i * w + j]
-                    loc.storage[2 * o + 1] = Float(i) + offsets.storage[(bi * 2 + 1) * plane + i * w + j]
-                }
-            }
-        }
-        return (xs.bilinearSampled(atPixels: loc), offsets)
+        return (xs.bilinearSampled(atPixels: Tensor.samplingLocations(offsets: offsets)), offsets)
     }
 }
 

@@ -19,6 +19,26 @@ extension Tensor {
         return bilinearSampled(atPixels: loc)
     }
 
+    /// The pixel locations `p + d` that sample a `[N, C, H, W]` map at per-pixel offsets `d`
+    /// `[N, 2, H, W]` (dx, dy in pixels) -> `[N, H, W, 2]` as (x, y), for `bilinearSampled(atPixels:)`.
+    /// An integer p plus an exact zero offset stays p exactly.
+    public static func samplingLocations(offsets d: Tensor) -> Tensor {
+        precondition(d.rank == 4 && d.shape[1] == 2, "samplingLocations: offsets \(d.shape), expected [N, 2, H, W]")
+        let (n, h, w) = (d.shape[0], d.shape[2], d.shape[3])
+        let plane = h * w
+        var loc = Tensor(zeros: [n, h, w, 2])
+        for b in 0..<n {
+            for i in 0..<h {
+                for j in 0..<w {
+                    let o = b * plane + i * w + j
+                    loc.storage[2 * o] = Float(j) + d.storage[b * 2 * plane + i * w + j]
+                    loc.storage[2 * o + 1] = Float(i) + d.storage[(b * 2 + 1) * plane + i * w + j]
+                }
+            }
+        }
+        return loc
+    }
+
     /// Bilinear samples of `self` `[N, C, H, W]` at `locations` `[N, Ho, Wo, 2]` given as (x, y) in
     /// pixel units (0 is the first pixel centre, W-1 the last) -> `[N, C, Ho, Wo]`; taps outside read 0.
     ///

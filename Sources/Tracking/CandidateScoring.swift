@@ -123,29 +123,18 @@ struct BoxMotion {
     }
 }
 
-/// IoU of `mask` (frame size, tight box `box`, `area` pixels) with `previous` moved by `motion`.
-/// Only the overlap of the two boxes is visited (nearest-neighbour inverse warp); the warped
-/// area is the crop's area times the scale, so no full-frame pass is needed.
-func warpedMaskIoU(_ mask: [Bool], box: Box, area: Int, width: Int, previous: MaskCrop, bits: [Bool],
-                   motion: BoxMotion) -> Double {
-    let warpedArea = Double(previous.area) * motion.scaleX * motion.scaleY
-    let warped = motion.apply(previous.box)
-    let x0 = max(Int(box.x0), Int(warped.x0.rounded(.down))), x1 = min(Int(box.x1), Int(warped.x1.rounded(.up)))
-    let y0 = max(Int(box.y0), Int(warped.y0.rounded(.down))), y1 = min(Int(box.y1), Int(warped.y1.rounded(.up)))
+/// IoU of `mask` (frame size, tight box `box`, `area` pixels) with the previous mask `warped`.
+/// Only the overlap of the two boxes is visited; the warped area is the crop's area times the
+/// scale, so no full-frame pass is needed.
+func warpedMaskIoU(_ mask: [Bool], box: Box, area: Int, width: Int, warped: WarpedSupport) -> Double {
+    let motion = warped.motion
+    let warpedArea = Double(warped.crop.area) * motion.scaleX * motion.scaleY
+    let x0 = max(Int(box.x0), Int(warped.bounds.x0.rounded(.down))), x1 = min(Int(box.x1), Int(warped.bounds.x1.rounded(.up)))
+    let y0 = max(Int(box.y0), Int(warped.bounds.y0.rounded(.down))), y1 = min(Int(box.y1), Int(warped.bounds.y1.rounded(.up)))
     var intersection = 0
     if x1 > x0 && y1 > y0 {
-        let (cw, ch) = (previous.mask.width, previous.mask.height)
-        let (sx, sy) = (motion.scaleX, motion.scaleY)
         for py in y0..<y1 {
-            // Inverse map of the pixel centre into the crop.
-            let fy = motion.from.centerY + (Double(py) + 0.5 - motion.to.centerY) / sy - Double(previous.y)
-            let cy = Int(fy.rounded(.down))
-            guard cy >= 0 && cy < ch else { continue }
-            for px in x0..<x1 where mask[py * width + px] {
-                let fx = motion.from.centerX + (Double(px) + 0.5 - motion.to.centerX) / sx - Double(previous.x)
-                let cx = Int(fx.rounded(.down))
-                if cx >= 0 && cx < cw && bits[cy * cw + cx] { intersection += 1 }
-            }
+            for px in x0..<x1 where mask[py * width + px] && warped.contains(x: px, y: py) { intersection += 1 }
         }
     }
     let union = Double(area) + warpedArea - Double(intersection)
@@ -176,7 +165,7 @@ func fillEvidence(mask: Box, area: Int, prompt: Box, padX: Double, padY: Double,
 }
 
 /// Where an object is expected on this frame: its last accepted mask moved by the predicted
-/// motion (the same nearest-neighbour inverse warp as `warpedMaskIoU`).
+/// motion (nearest-neighbour inverse warp of pixel centres into the crop).
 struct WarpedSupport {
     let crop: MaskCrop
     let bits: [Bool]

@@ -140,8 +140,13 @@ struct ObjectTrack<Hint> {
     /// Where the object is expected on this frame (its last mask moved by the prediction); nil
     /// unless it was tracked on the previous frame.
     func support() -> WarpedSupport? {
-        guard snapshot.state == .tracked, snapshot.missed == 0, let crop = snapshot.lastMask, let bits = lastMaskBits,
-              let from = snapshot.acceptedEstimate else { return nil }
+        guard snapshot.state == .tracked, snapshot.missed == 0 else { return nil }
+        return warpedLastMask()
+    }
+
+    /// The last accepted mask moved by the predicted motion; nil before the first one.
+    private func warpedLastMask() -> WarpedSupport? {
+        guard let crop = snapshot.lastMask, let bits = lastMaskBits, let from = snapshot.acceptedEstimate else { return nil }
         return WarpedSupport(crop: crop, bits: bits, motion: BoxMotion(from: from, to: predicted.box),
                              score: snapshot.lastScore ?? 1)
     }
@@ -157,10 +162,8 @@ struct ObjectTrack<Hint> {
                 fillRatio: 0, fillsPrompt: false, shared: nil, combined: -1))
         }
         let kfBoxIoU = box.iou(predicted.box)
-        var maskIoU: Double?
-        if let crop = snapshot.lastMask, let bits = lastMaskBits, let from = snapshot.acceptedEstimate {
-            maskIoU = warpedMaskIoU(answer.mask, box: box, area: summary.area, width: width, previous: crop, bits: bits,
-                                    motion: BoxMotion(from: from, to: predicted.box))
+        let maskIoU = warpedLastMask().map {
+            warpedMaskIoU(answer.mask, box: box, area: summary.area, width: width, warped: $0)
         }
         let appearance = similarity(answer.appearance, settings: settings)
         let fill = snapshot.started

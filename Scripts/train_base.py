@@ -32,6 +32,7 @@ import math
 import os
 import platform
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -604,7 +605,18 @@ def main() -> None:
     agg, agg_n, t_rep = {}, 0, time.time()
     end = step + a.bench if a.bench else None
     t_bench = c_bench = None
+    # A graceful early end: SIGTERM or a file <run>/STOP ends this invocation after the current step
+    # exactly as the --minutes budget does (state saved, held-out eval, export), so a session can
+    # stop training on its own schedule without losing the steps since the last checkpoint.
+    stop_file = os.path.join(a.run, "STOP")
+    if os.path.exists(stop_file):   # left by the invocation it stopped
+        os.remove(stop_file)
+    stop = {"requested": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(requested=True))
     while (step < end) if a.bench else (spent < budget and step < a.total_steps):
+        if stop["requested"] or os.path.exists(stop_file):
+            log(a, f"stop requested ({'SIGTERM' if stop['requested'] else stop_file}) at step {step}")
+            break
         t0 = time.time()
         if step % 200 == 0:
             pool.refresh()

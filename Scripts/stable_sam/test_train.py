@@ -183,6 +183,26 @@ class TemporalPromptTests(unittest.TestCase):
         shifts = np.array(shifts)
         self.assertTrue(0.06 < shifts.std() < 0.09, shifts.std())
         self.assertLessEqual(np.abs(shifts).max(), 0.3 + 1e-4)
+
+    def test_loose_temporal_prompts_are_grown_boxes_at_their_share_and_loose_zero_changes_nothing(self):
+        _, table = list_clip_samples(self.root / "clips")
+        boxes = table["a"]["boxes"][1]
+        # loose = 0 draws exactly what the default draws (same stream, same plugin bytes as before)
+        r1, r2 = np.random.default_rng(3), np.random.default_rng(3)
+        for _ in range(50):
+            a, _ = temporal_prompt(boxes, 2, r1, CLIP_W, CLIP_H)
+            b, _ = temporal_prompt(boxes, 2, r2, CLIP_W, CLIP_H, loose=0.0)
+            np.testing.assert_array_equal(a, b)
+        # loose = 0.5: about half the prompts padded by U(0.3, 0.8) of the side, the rest by U(0, 0.3)
+        rng = np.random.default_rng(4)
+        pads = []
+        for _ in range(400):
+            box, src = temporal_prompt(boxes, 2, rng, 10 * CLIP_W, 10 * CLIP_H, shift=(0, 0), cut_prob=0, loose=0.5)
+            s = boxes[src]
+            pads.append((box[2] - s[2]) / (s[2] - s[0]))
+        pads = np.array(pads)
+        self.assertTrue(np.all(pads >= -1e-4) and np.all(pads <= 0.8 + 1e-4), (pads.min(), pads.max()))
+        self.assertTrue(0.4 < np.mean(pads > 0.3) < 0.6, np.mean(pads > 0.3))
         # All at once (the defaults): inside the image, positive area.
         for seq, objs in CLIP_VISIBLE.items():
             for obj, ts in objs.items():

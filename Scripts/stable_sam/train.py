@@ -23,6 +23,9 @@ box side (a previous mask that missed a part); each side is padded by m * side, 
 tracker's margin; one m for the four sides); the centre is shifted by N(0, sigma * side) per axis,
 sigma ~ U(0.05, 0.1), truncated at 3 sigma (motion error); clamped to the image. The target is frame
 t's mask. The settings are the TEMPORAL_* constants below and are stored in the plugin's provenance.
+With --temporal-loose p, a share p of temporal prompts are "grown" instead: m ~ U(0.3, 0.8), the box a
+tracker gives after its previous masks spilled into the background; the target is still the object,
+so the plugin learns to pull such a mask back instead of filling the box (the growth feedback).
 
 Epoch with clips: still one pass over the N still samples, in the same random order; clip samples are
 interleaved at the share --temporal-share = s (default 0.5): n = round(N * s / (1 - s)) clip samples,
@@ -63,6 +66,7 @@ TEMPORAL_SHIFT = (0.05, 0.1)                    # centre += N(0, sigma * side), 
 TEMPORAL_CUT_PROB = 0.25                        # probability that one side is cut short ...
 TEMPORAL_CUT_MAX = 0.3                          # ... by U(0, 0.3) of the box side
 TEMPORAL_SHARE = 0.5                            # default share of clip samples when --clips is given
+TEMPORAL_LOOSE_MARGIN = (0.3, 0.8)              # --temporal-loose: margin of the "grown" prompts
 
 
 def list_samples(data):
@@ -150,7 +154,7 @@ def clamp_box(box, width, height):
 
 
 def temporal_prompt(boxes, t, rng, width, height, offsets=TEMPORAL_OFFSETS, margin=TEMPORAL_MARGIN,
-                    shift=TEMPORAL_SHIFT, cut_prob=TEMPORAL_CUT_PROB, cut_max=TEMPORAL_CUT_MAX):
+                    shift=TEMPORAL_SHIFT, cut_prob=TEMPORAL_CUT_PROB, cut_max=TEMPORAL_CUT_MAX, loose=0.0):
     """A tracker-like box for frame t: boxes {frame: tight box of the object} (the object is visible at
     t). Returns (box [4] float32 in image pixels, source frame t + d)."""
     visible = [d for d in offsets if t + d in boxes]
@@ -167,7 +171,8 @@ def temporal_prompt(boxes, t, rng, width, height, offsets=TEMPORAL_OFFSETS, marg
         else:
             y1 -= c * (y1 - y0)
     w, h = x1 - x0, y1 - y0
-    m = rng.uniform(*margin)
+    # the loose draw happens only when asked, so loose = 0 keeps the random stream (and the plugin bytes)
+    m = rng.uniform(*(TEMPORAL_LOOSE_MARGIN if loose > 0 and rng.random() < loose else margin))
     sigma = rng.uniform(*shift)
     dx, dy = np.clip(rng.normal(0, 1, size=2), -3, 3) * sigma * np.array([w, h])
     box = [x0 - m * w + dx, y0 - m * h + dy, x1 + m * w + dx, y1 + m * h + dy]
@@ -210,7 +215,7 @@ def bce_dice(logits, target):
 
 
 def train(sam, data, out, base_model, seed=0, batch_size=4, lr=1e-3, options=None, log=None, max_steps=None,
-          clips=None, temporal_share=TEMPORAL_SHARE):
+          clips=None, temporal_share=TEMPORAL_SHARE, temporal_loose=0.0):
     """Trains a plugin for `sam` (frozen) over one epoch of `data` (and, with `clips`, temporal prompts
     on clip samples at `temporal_share`; see the module doc); writes it to `out`. Returns (plugin, log
     records)."""
@@ -252,7 +257,8 @@ def train(sam, data, out, base_model, seed=0, batch_size=4, lr=1e-3, options=Non
             if source == "still":
                 kind, box, points = draw_prompt(obj, rng)
             else:
-                box, _ = temporal_prompt(clip_table[seq]["boxes"][value], t, rng, obj.shape[1], obj.shape[0])
+                box, _ = temporal_prompt(clip_table[seq]["boxes"][value], t, rng, obj.shape[1], obj.shape[0],
+                                         loose=temporal_loose)
                 kind, points = "temporal", None
             with torch.no_grad():
                 boxes = torch.as_tensor(transform.apply_boxes(box[None], image.shape[:2])) if box is not None else None
@@ -293,6 +299,8 @@ def train(sam, data, out, base_model, seed=0, batch_size=4, lr=1e-3, options=Non
             share=temporal_share, clip_samples_per_epoch=sum(1 for src, _ in stream if src == "clip"),
             offsets=list(TEMPORAL_OFFSETS), margin=list(TEMPORAL_MARGIN), shift_sigma=list(TEMPORAL_SHIFT),
             shift_cut_sigmas=3, cut_prob=TEMPORAL_CUT_PROB, cut_max=TEMPORAL_CUT_MAX)
+        if temporal_loose > 0:
+            provenance["temporal"].update(loose=temporal_loose, loose_margin=list(TEMPORAL_LOOSE_MARGIN))
     save_plugin(plugin, out, sam.mask_decoder, base_model=base_model, provenance=provenance)
     return plugin, records
 
@@ -330,6 +338,8 @@ def main(argv=None):
     parser.add_argument("--clips", help="DAVIS-layout clip folder (Scripts/scenes/make_clips.py) for temporal prompts")
     parser.add_argument("--temporal-share", type=float, default=TEMPORAL_SHARE,
                         help="share of the epoch's samples that are clip samples with temporal prompts (with --clips)")
+    parser.add_argument("--temporal-loose", type=float, default=0.0,
+                        help="share of temporal prompts padded by U(0.3, 0.8) of the side instead (grown boxes)")
     parser.add_argument("--offset-scale", type=float, default=Options.offset_scale)
     parser.add_argument("--route-token", default=Options.route_token, choices=["mask0", "iou"])
     parser.add_argument("--key-pe", default=Options.key_pe, choices=["grid", "deformed"])
@@ -339,7 +349,7 @@ def main(argv=None):
     options = Options(offset_scale=args.offset_scale, route_token=args.route_token, key_pe=args.key_pe)
     train(sam, args.data, args.out, base_model=Path(args.checkpoint).name, seed=args.seed, batch_size=args.batch_size,
           lr=args.lr, options=options, log=args.log, max_steps=args.max_steps, clips=args.clips,
-          temporal_share=args.temporal_share)
+          temporal_share=args.temporal_share, temporal_loose=args.temporal_loose)
     print(f"wrote {args.out} ({json.dumps(asdict(options))})")
 
 

@@ -40,4 +40,38 @@ struct AllMaskTokensTests {
             #expect(abs(pooled[0][k] - mean) <= 1e-4 + 1e-3 * abs(mean), "channel \(k)")
         }
     }
+
+    @Test("the frame's mean embedding averages the cells over the image and leaves out the padding")
+    func meanEmbeddingSkipsPadding() throws {
+        let f = try ParityFixture("win")
+        let predictor = Predictor(model: try f.loadModel())
+        predictor.setImage(try f.image())
+        let embedding = try #require(predictor.imageEmbedding)
+        let (c, h, w) = (embedding.shape[1], embedding.shape[2], embedding.shape[3])
+        let stride = predictor.model.config.imgSize / h
+        let (vh, vw) = ((predictor.inputSize.h + stride - 1) / stride, (predictor.inputSize.w + stride - 1) / stride)
+        try #require(vh * vw < h * w, "the fixture image must be non-square, so the grid has padding cells")
+        let mean = try predictor.meanEmbedding()
+        #expect(mean.count == c)
+        var differsFromWholeGrid = false
+        for k in 0..<c {
+            var valid: Float = 0, all: Float = 0
+            for y in 0..<h {
+                for x in 0..<w {
+                    let v = embedding.storage[(k * h + y) * w + x]
+                    all += v
+                    if y < vh && x < vw { valid += v }
+                }
+            }
+            let expected = valid / Float(vh * vw)
+            #expect(abs(mean[k] - expected) <= 1e-4 + 1e-4 * abs(expected), "channel \(k)")
+            if abs(all / Float(h * w) - expected) > 1e-3 { differsFromWholeGrid = true }
+        }
+        #expect(differsFromWholeGrid, "padding cells hold other values, so leaving them out must show")
+        // The tracker's descriptor: pooled minus that mean.
+        let side = 4 * h
+        let blob = Tensor(shape: [1, side, 4 * w], storage: (0..<(side * 4 * w)).map { i in (i / (4 * w)) < side / 3 ? 20 : -20 })
+        let plain = try predictor.maskPooledEmbedding(blob)[0], centred = try predictor.maskPooledEmbedding(blob, centered: true)[0]
+        for k in 0..<c { #expect(abs(centred[k] - (plain[k] - mean[k])) <= 1e-5, "channel \(k)") }
+    }
 }

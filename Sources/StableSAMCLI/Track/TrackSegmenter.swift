@@ -4,6 +4,7 @@ import Tracking
 
 /// Adapts SegmentAnything's Predictor to the tracker's `Segmenting` protocol: one image
 /// encoding per frame, one decoder pass per object giving all four mask tokens as candidates.
+/// Appearance descriptors are mask-pooled embeddings centred on the frame's mean embedding.
 final class TrackSegmenter: Segmenting {
     typealias MaskHint = Tensor
     let predictor: Predictor
@@ -21,7 +22,7 @@ final class TrackSegmenter: Segmenting {
     /// from the same pass; each with its mask-pooled image features for the appearance check.
     func candidates(box: Box, hint: Tensor?) throws -> [Segmentation<Tensor>] {
         let prediction = try predictor.predictAllMasks(Prompt(box: (box.x0, box.y0, box.x1, box.y1), maskInput: hint))
-        let features = try predictor.maskPooledEmbedding(prediction.lowResLogits)
+        let features = try predictor.maskPooledEmbedding(prediction.lowResLogits, centered: true)
         let route = prediction.route.map { $0.map(Double.init) }
         let count = min(prediction.iou.count, Self.outputs.count)
         let plane = prediction.logits.shape[1] * prediction.logits.shape[2]

@@ -47,7 +47,7 @@ let package = Package(
             // `track` converts and copies full-resolution masks per frame in this target.
             swiftSettings: optimised),
         .target(
-            name: "TestSupport", dependencies: ["Tensor", "NN"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["Tensor", "NN", "VideoIO"], path: "Tests/TestSupport",
             resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "NN", "TestSupport", "CKernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"]),

@@ -19,7 +19,7 @@ public enum LowResTarget {
             for ox in 0..<lowSize {
                 let x0 = (ox * imgSize) / lowSize, x1 = ((ox + 1) * imgSize + lowSize - 1) / lowSize
                 var sum: Float = 0
-                for y in y0..<min(y1, h) { for x in x0..<min(x1, w) { sum += resized[y * w + x] } }
+                for y in y0..<max(y0, min(y1, h)) { for x in x0..<max(x0, min(x1, w)) { sum += resized[y * w + x] } }
                 let mean = sum / Float((y1 - y0) * (x1 - x0))
                 out.storage[oy * lowSize + ox] = mean > 0.5 ? 1 : 0
             }

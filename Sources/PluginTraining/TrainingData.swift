@@ -57,6 +57,7 @@ public struct TrainingClip: Sendable {
 /// A clip sample (train.py's `(seq, t, object id)`): the object is visible at frame t.
 public struct ClipSample: Sendable, Equatable {
     public var clip: Int, frame: Int, object: UInt8
+    public init(clip: Int, frame: Int, object: UInt8) { self.clip = clip; self.frame = frame; self.object = object }
 }
 
 /// x0, y0 inclusive; x1, y1 exclusive (train.py's `mask_box`).
@@ -153,10 +154,12 @@ public struct TrainingDataset: Sendable {
             guard !pngs.isEmpty else { continue }
             var clip = TrainingClip(name: seq.lastPathComponent, frames: [], annotations: pngs, boxes: [:], width: 0, height: 0)
             for (t, png) in pngs.enumerated() {
-                let frame = root.appendingPathComponent("JPEGImages").appendingPathComponent(seq.lastPathComponent)
-                    .appendingPathComponent(png.deletingPathExtension().lastPathComponent + ".jpg")
-                guard FileManager.default.fileExists(atPath: frame.path) else {
-                    throw TrainingDataError.frameWithoutImage(annotation: png.path, expected: frame.path)
+                let folder = root.appendingPathComponent("JPEGImages").appendingPathComponent(seq.lastPathComponent)
+                let stem = png.deletingPathExtension().lastPathComponent
+                // DAVIS frames are .jpg; lossless .png (or .jpeg) frames with the same stem are taken too.
+                guard let frame = ["jpg", "jpeg", "png"].map({ folder.appendingPathComponent(stem + "." + $0) })
+                    .first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
+                    throw TrainingDataError.frameWithoutImage(annotation: png.path, expected: folder.appendingPathComponent(stem + ".jpg").path)
                 }
                 let m = try MaskFile.read(png)
                 if t > 0, m.width != clip.width || m.height != clip.height {

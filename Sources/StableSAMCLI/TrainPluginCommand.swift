@@ -110,7 +110,7 @@ struct TrainPlugin: ParsableCommand {
 
         var logHandle: FileHandle?
         if let log {
-            if !resume || !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+            if !resume || !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
             logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
             try logHandle?.seekToEnd()
         }

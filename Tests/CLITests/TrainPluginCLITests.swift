@@ -69,7 +69,7 @@ struct TrainPluginCLITests {
         process.executableURL = try CLIRunner.executable
         process.arguments = args(pieces)
         let errURL = dir.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: errURL)
         process.standardOutput = FileHandle.nullDevice
         try process.run()

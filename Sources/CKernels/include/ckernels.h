@@ -31,6 +31,24 @@ void ck_depthwise_plane(const float *src, long h, long w, const float *k, long k
 void ck_depthwise_plane_at(int isa, const float *src, long h, long w, const float *k, long kh, long kw, long stride,
                            long pad, float bias, float *dst, long oh, long ow, int gelu);
 
+/// The gradients of one channel of a stride-1 depthwise convolution (`ck_depthwise_plane`'s
+/// backward): x h x w, output gradient g oh x ow, kernel kh x kw. dx (h x w, may be NULL) and
+/// dk (kh x kw, may be NULL) are accumulated into (+=): dx[iy, ix] += k[ky, kx]·g[oy, ox] and
+/// dk[ky, kx] += Σ x[iy, ix]·g[oy, ox] over the outputs whose tap (ky, kx) reads inside the
+/// plane, taps in (ky, kx) order, outputs in row-major order within a tap.
+void ck_depthwise_backward_plane(const float *x, const float *g, long h, long w, const float *k, long kh, long kw,
+                                 long pad, long oh, long ow, float *dx, float *dk);
+
+/// Exact GELU's backward in place: g[i] *= Φ(x[i]) + x[i]·φ(x[i]) (libm erff and expf, float).
+void ck_gelu_backward(const float *x, float *g, long n);
+
+/// LayerNorm's backward over `rows` rows of `c` channels; row r's channel j is at
+/// (r / plane)·c·plane + r % plane + j·plane (plane 1: the last axis; H·W: SAM's LayerNorm2d).
+/// In double: x̂ = (x − μ)·rstd, dx̂ = g·w, dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) (written
+/// when dx is not NULL); dw += Σ g·x̂ and db += Σ g over the rows. scratch: 2·c doubles.
+void ck_layernorm_backward(const float *x, const float *g, const float *w, long rows, long c, long plane, float eps,
+                           float *dx, double *dw, double *db, double *scratch);
+
 /// dst[i] op= src[i mod m] for i < n, n a multiple of m; op 0 add, 1 subtract, 2 multiply.
 void ck_combine(int op, float *dst, long n, const float *src, long m);
 

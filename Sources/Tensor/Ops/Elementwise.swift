@@ -96,3 +96,21 @@ extension Tensor {
         return out
     }
 }
+
+extension Tensor {
+    /// Exact GELU's backward, self being its input: grad ⊙ (Φ(x) + x·φ(x)), in C (`ck_gelu_backward`),
+    /// split across workers in contiguous ranges (element-wise, so the result does not depend on the split).
+    public func geluBackward(grad: Tensor) -> Tensor {
+        precondition(grad.shape == shape, "geluBackward: input \(shape) grad \(grad.shape)")
+        var out = grad
+        withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { g in
+                let xp = SendableConstPointer(x.baseAddress!), gp = SendablePointer(g.baseAddress!)
+                Parallel.forEach(count, grain: 4096) { range in
+                    ck_gelu_backward(xp.pointer + range.lowerBound, gp.pointer + range.lowerBound, range.count)
+                }
+            }
+        }
+        return out
+    }
+}

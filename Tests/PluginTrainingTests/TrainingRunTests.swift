@@ -143,3 +143,24 @@ struct TrainingRunTests {
         #expect(kinds.count == 12 && kinds.filter { $0 == "temporal" }.count == 6, "\(kinds)")
     }
 }
+
+extension TrainingRunTests {
+    @Test("stills from images/ + masks/ with extra DAVIS clips (train.py --clips): the clip frames are encoded and give the temporal prompts")
+    func extraClips() throws {
+        let dir = try temporaryFolder("train-extra-clips")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try TrainingDataset.open(try TinyTrainingData.folders(at: dir.appendingPathComponent("data"), count: 2).path)
+        let clips = try TrainingDataset.open(try TinyTrainingData.davis(at: dir.appendingPathComponent("clips"), sequences: 1, frames: 3).path)
+        let sam = try Self.sam()
+        let encoder = CountingEncoder(sam)
+        let run = PluginTrainingRun(sam: sam, baseModel: "sam_tiny_win.pth", data: data, clips: clips,
+                                    settings: TrainPluginSettings(epochs: 1, seed: 2, batchSize: 4, temporalShare: 0.5),
+                                    output: dir.appendingPathComponent("p.safetensors"), encoder: encoder)
+        var kinds: [String] = []
+        _ = try run.run(progress: { if case .step(let r) = $0 { kinds += r.prompts } })
+        #expect(encoder.calls == 2 + 3)
+        // 4 stills + round(4 * 0.5 / 0.5) = 4 temporal prompts.
+        #expect(kinds.count == 8 && kinds.filter { $0 == "temporal" }.count == 4, "\(kinds)")
+        #expect(run.dataSummary.contains("clips clips: 1 clips, 6 samples"))
+    }
+}

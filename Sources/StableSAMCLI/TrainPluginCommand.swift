@@ -82,14 +82,15 @@ struct TrainPlugin: ParsableCommand {
         guard temporalShare >= 0, temporalShare < 1 else { throw ValidationError("--temporal-share must be in [0, 1)") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard offsetScale > 0, offsetScale.isFinite else { throw ValidationError("--offset-scale must be a positive number") }
+        let folder = URL(fileURLWithPath: out).deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: folder) else {
+            throw ValidationError("the folder of --out \(out) does not exist: create \(folder) first")
+        }
     }
 
     func run() throws {
         BLAS.setThreads(threads)
         let output = URL(fileURLWithPath: out)
-        guard FileManager.default.fileExists(atPath: output.deletingLastPathComponent().path) else {
-            throw ValidationError("the folder of --out \(out) does not exist: create it first")
-        }
         let dataset = try TrainingDataset.open(data, cocoImages: images)
         let clipSet = try clips.map { path -> TrainingDataset in
             let c = try TrainingDataset.open(path)

@@ -121,17 +121,32 @@ struct TrainPlugin: ParsableCommand {
         let bar = TrainingProgress(quiet: quiet)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        var firstStep: UInt64?, prompts = 0, timedPrompts = 0, steps = 0
         let outcome = try trainingRun.run(resume: resume, shouldStop: { stop.isRequested }) { event in
             switch event {
             case let .encoding(done, total, encoded):
                 bar.update("embeddings", done: done, total: total, detail: "\(encoded) encoded, \(done - encoded) from the cache")
             case .step(let r):
+                let now = DispatchTime.now().uptimeNanoseconds
+                if firstStep == nil { firstStep = now }
+                prompts += r.prompts.count
+                if steps > 0 { timedPrompts += r.prompts.count }
+                steps += 1
+                let seconds = Double(now - firstStep!) / 1e9
+                let rate = steps > 1 && seconds > 0 ? String(format: ", %.1f prompts/s", Double(timedPrompts) / seconds) : ""
                 bar.update("epoch \(r.epoch)/\(settings.epochs)", done: r.step, total: r.steps,
-                           detail: String(format: "loss %.4f (bce %.4f dice %.4f) route %.2f/%.2f", r.loss, r.bce, r.dice, r.a1, r.a2))
+                           detail: String(format: "loss %.4f (bce %.4f dice %.4f) route %.2f/%.2f", r.loss, r.bce, r.dice, r.a1, r.a2) + rate)
                 if let logHandle, let line = try? encoder.encode(r) { logHandle.write(line + Data("\n".utf8)) }
             }
         }
         bar.finish()
+        if let firstStep, steps > 1 {
+            // The first step's own time is not measured (its start is the clock's zero).
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - firstStep) / 1e9
+            say("\(steps) steps, \(prompts) prompts; steps 2-\(steps): " + String(format: "%.2f s, %.2f prompts/s", seconds,
+                Double(timedPrompts) / max(seconds, 1e-9))
+                + "; \(trainingRun.cache.encoded) images encoded this run, every other embedding read from \(PluginTrainingRun.cacheFolder(for: output).path)")
+        }
         switch outcome {
         case .finished(let url):
             say("wrote \(url.path) (\(settings.options.offsetScale) offset scale, route token \(routeToken.rawValue), key pe \(keyPe.rawValue))")

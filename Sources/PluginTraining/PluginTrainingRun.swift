@@ -58,8 +58,11 @@ public final class PluginTrainingRun {
     }
 
     /// Runs (or with `resume`, continues) the training. `shouldStop` is polled between images and
-    /// steps; when it says stop, the state is written and the run returns `.interrupted`.
-    public func run(resume: Bool = false, shouldStop: () -> Bool = { false }, progress: (Event) -> Void = { _ in }) throws -> Outcome {
+    /// steps; when it says stop, the state is written and the run returns `.interrupted`. With
+    /// `saveEvery` > 0 the state is also written after every that many steps, so a run that dies
+    /// without a Ctrl-C (killed, out of power) resumes from the last one.
+    public func run(resume: Bool = false, saveEvery: Int = 0, shouldStop: () -> Bool = { false },
+                    progress: (Event) throws -> Void = { _ in }) throws -> Outcome {
         let plugin = StableSAMPlugin(embeddingDim: sam.maskDecoder.config.transformerDim, options: settings.options, seed: settings.seed)
         let trainer = PluginTrainer(sam: sam, plugin: plugin, options: .init(lr: settings.lr))
         var rng = TrainingRandom(seed: settings.seed)
@@ -107,7 +110,7 @@ public final class PluginTrainingRun {
                 let entry = try cache.embedding(for: image)
                 s.append((entry.width, entry.height))
                 done += 1
-                progress(.encoding(done: done, total: total, encoded: cache.encoded))
+                try progress(.encoding(done: done, total: total, encoded: cache.encoded))
             }
             for sample in source.stills where (sample.width, sample.height) != (s[sample.image].w, s[sample.image].h) {
                 let image = s[sample.image]
@@ -120,14 +123,14 @@ public final class PluginTrainingRun {
 
         let imgSize = sam.config.imgSize, lowSize = 4 * sam.promptEncoder.imageEmbeddingSize.h
         let transform = ResizeLongestSide(targetLength: imgSize)
-        var records: [Record] = []
         while epoch < settings.epochs {
             var epochStart = TrainingRandom(state: epochRNG)
             let stream = RTSPrompts.epochStream(stills: data.stills.count, clipSamples: clipSource?.dataset.clipSamples.count,
                                                 share: settings.temporalShare, rng: &epochStart)
             if stepInEpoch == 0 { rng = epochStart }   // a resumed run keeps its saved position
             let steps = (stream.count + settings.batchSize - 1) / settings.batchSize
-            while stepInEpoch < steps {
+            let thisEpoch = epoch
+            while epoch == thisEpoch {
                 if shouldStop() { return try saveState() }
                 let batch = stream[(stepInEpoch * settings.batchSize)..<min(stream.count, (stepInEpoch + 1) * settings.batchSize)]
                 var samples: [PluginTrainingSample] = [], kinds: [String] = []
@@ -174,12 +177,14 @@ public final class PluginTrainingRun {
                 lastLoss = step.loss
                 let record = Record(step: stepInEpoch, steps: steps, epoch: epoch + 1, loss: step.loss, bce: step.bce, dice: step.dice,
                                     a1: step.route.0, a2: step.route.1, prompts: kinds, images: embeddings.count)
-                records.append(record)
-                progress(.step(record))
+                if stepInEpoch == steps {   // the state of a finished epoch points at the next one
+                    epoch += 1
+                    stepInEpoch = 0
+                    epochRNG = rng.state
+                }
+                if saveEvery > 0, globalStep % saveEvery == 0 { _ = try saveState() }
+                try progress(.step(record))
             }
-            epoch += 1
-            stepInEpoch = 0
-            epochRNG = rng.state
         }
 
         trainer.writeBack()

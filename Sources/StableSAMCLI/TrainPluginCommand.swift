@@ -66,6 +66,9 @@ struct TrainPlugin: ParsableCommand {
     @Flag(help: "Continue the interrupted run recorded in <out>.state.")
     var resume = false
 
+    @Option(help: "Also write <out>.state every this many steps (0: only on Ctrl-C), so a killed run can --resume.")
+    var saveEvery: Int = 100
+
     @Option(help: "Also write one JSON line per step (loss, bce, dice, route, prompts) to this file.")
     var log: String?
 
@@ -81,6 +84,7 @@ struct TrainPlugin: ParsableCommand {
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
         guard temporalShare >= 0, temporalShare < 1 else { throw ValidationError("--temporal-share must be in [0, 1)") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard saveEvery >= 0 else { throw ValidationError("--save-every must be 0 or more") }
         guard offsetScale > 0, offsetScale.isFinite else { throw ValidationError("--offset-scale must be a positive number") }
         let folder = URL(fileURLWithPath: out).deletingLastPathComponent().path
         guard FileManager.default.fileExists(atPath: folder) else {
@@ -122,7 +126,7 @@ struct TrainPlugin: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var firstStep: UInt64?, prompts = 0, timedPrompts = 0, steps = 0
-        let outcome = try trainingRun.run(resume: resume, shouldStop: { stop.isRequested }) { event in
+        let outcome = try trainingRun.run(resume: resume, saveEvery: saveEvery, shouldStop: { stop.isRequested }) { event in
             switch event {
             case let .encoding(done, total, encoded):
                 bar.update("embeddings", done: done, total: total, detail: "\(encoded) encoded, \(done - encoded) from the cache")

@@ -164,3 +164,29 @@ extension TrainingRunTests {
         #expect(run.dataSummary.contains("clips clips: 1 clips, 6 samples"))
     }
 }
+
+extension TrainingRunTests {
+    struct Killed: Error {}
+
+    @Test("a run that dies without Ctrl-C resumes from its last periodic state and ends with the uninterrupted run's bytes")
+    func periodicState() throws {
+        let dir = try temporaryFolder("train-periodic")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try TrainingDataset.open(try TinyTrainingData.folders(at: dir.appendingPathComponent("data"), count: 4).path)
+        let sam = try Self.sam()
+        let whole = dir.appendingPathComponent("whole.safetensors"), pieces = dir.appendingPathComponent("pieces.safetensors")
+        _ = try run(data, out: whole, sam: sam)
+        let run = PluginTrainingRun(sam: sam, baseModel: "sam_tiny_win.pth", data: data, settings: Self.settings, output: pieces)
+        var steps = 0
+        #expect(throws: Killed.self) {
+            _ = try run.run(saveEvery: 2, progress: { event in
+                if case .step = event { steps += 1; if steps == 5 { throw Killed() } }   // dies after step 5; the last save was step 4
+            })
+        }
+        let state = try TrainingState.read(run.stateURL)
+        #expect(state.globalStep == 4 && state.epoch == 1 && state.stepInEpoch == 1)
+        let (outcome, rest) = try self.run(data, out: pieces, sam: sam, resume: true)
+        #expect(outcome == .finished(plugin: pieces) && rest.count == 2)
+        #expect(try Data(contentsOf: pieces) == Data(contentsOf: whole))
+    }
+}

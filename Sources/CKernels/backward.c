@@ -66,3 +66,29 @@ void ck_layernorm_backward(const float *x, const float *g, const float *w, long 
         if (dx) for (long j = 0; j < c; j++) dx[start + j * stride] = (float)(rstd * (dxhat[j] - meanD - xhat[j] * meanDX));
     }
 }
+
+void ck_bilinear_sample_backward(const float *x, const float *g, const float *loc, long c, long h, long w,
+                                 float *dx, float *ddx, float *ddy) {
+    const long plane = h * w;
+    for (long p = 0; p < plane; p++) {
+        const float px = loc[2 * p], py = loc[2 * p + 1];
+        const float x0 = floorf(px), y0 = floorf(py), fx = px - x0, fy = py - y0;
+        float gx = 0, gy = 0;
+        for (int t = 0; t < 4; t++) {   // (x0, y0), (x0 + 1, y0), (x0, y0 + 1), (x0 + 1, y0 + 1)
+            const int right = t & 1, down = t >= 2;
+            const float tx = right ? x0 + 1 : x0, ty = down ? y0 + 1 : y0;
+            if (!(tx >= 0 && ty >= 0 && tx < (float)w && ty < (float)h)) continue;
+            const float wx = right ? fx : 1 - fx, wy = down ? fy : 1 - fy;
+            const float wt = wx * wy, dwx = (right ? 1.0f : -1.0f) * wy, dwy = (down ? 1.0f : -1.0f) * wx;
+            const long at = (long)ty * w + (long)tx;
+            for (long ch = 0; ch < c; ch++) {
+                const float gv = g[ch * plane + p];
+                if (dx) dx[ch * plane + at] += wt * gv;
+                const float xv = x[ch * plane + at];
+                gx += dwx * xv * gv;
+                gy += dwy * xv * gv;
+            }
+        }
+        if (ddx) { ddx[p] = gx; ddy[p] = gy; }
+    }
+}

@@ -101,6 +101,40 @@ public enum NaiveKernels {
         })
     }
 
+    /// The gradients of bilinear sampling at one location per pixel (`[N, H, W, 2]`, pixels, zero
+    /// padding) as a direct loop: dx at each in-map tap += w_tap·g; d(location) = Σ ∂w_tap/∂(x, y)·x·g,
+    /// returned as `[N, 2, H, W]`. Float, in the order the C kernel keeps (positions, taps, channels).
+    public static func bilinearSampledBackward(_ x: Tensor, grad g: Tensor, locations loc: Tensor) -> (input: Tensor, locations: Tensor) {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let plane = h * w
+        var dx = Tensor(zeros: x.shape), dd = Tensor(zeros: [n, 2, h, w])
+        for b in 0..<n {
+            for p in 0..<plane {
+                let px = loc.storage[2 * (b * plane + p)], py = loc.storage[2 * (b * plane + p) + 1]
+                let x0 = floorf(px), y0 = floorf(py), fx = px - x0, fy = py - y0
+                var gx: Float = 0, gy: Float = 0
+                for t in 0..<4 {
+                    let right = t & 1 == 1, down = t >= 2
+                    let tx = right ? x0 + 1 : x0, ty = down ? y0 + 1 : y0
+                    guard tx >= 0, ty >= 0, tx < Float(w), ty < Float(h) else { continue }
+                    let wx = right ? fx : 1 - fx, wy = down ? fy : 1 - fy
+                    let wt = wx * wy, dwx = (right ? 1 : -1) * wy, dwy = (down ? 1 : -1) * wx
+                    let at = Int(ty) * w + Int(tx)
+                    for ch in 0..<c {
+                        let gv = g.storage[(b * c + ch) * plane + p]
+                        dx.storage[(b * c + ch) * plane + at] += wt * gv
+                        let xv = x.storage[(b * c + ch) * plane + at]
+                        gx += dwx * xv * gv
+                        gy += dwy * xv * gv
+                    }
+                }
+                dd.storage[b * 2 * plane + p] = gx
+                dd.storage[(b * 2 + 1) * plane + p] = gy
+            }
+        }
+        return (dx, dd)
+    }
+
     public static func convTranspose2d(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: Int) -> Tensor {
         let (n, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (cout, kh, kw) = (w.shape[1], w.shape[2], w.shape[3])

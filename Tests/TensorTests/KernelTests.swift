@@ -300,3 +300,19 @@ extension BackwardKernelTests {
         #expect(r.passed, "\(r)")
     }
 }
+
+extension BackwardKernelTests {
+    @Test("bilinear sampling backward at p + d, taps inside, on the border and outside the map, equals the direct loop bit for bit")
+    func bilinearSampledBackward() {
+        let (n, c, h, w) = (2, 3, 5, 6)
+        let x = randomTensor([n, c, h, w], seed: 51), g = randomTensor([n, c, h, w], seed: 52)
+        let offsets = randomTensor([n, 2, h, w], seed: 53) * 4   // up to 4 cells: many taps fall off the map
+        let loc = Tensor.samplingLocations(offsets: offsets)
+        let expected = NaiveKernels.bilinearSampledBackward(x, grad: g, locations: loc)
+        let got = x.bilinearSampledBackward(grad: g, locations: loc, input: true, locations: true)
+        #expect(got.input!.storage == expected.input.storage)
+        #expect(got.locations!.storage == expected.locations.storage)
+        let onlyOffsets = x.bilinearSampledBackward(grad: g, locations: loc, input: false, locations: true)
+        #expect(onlyOffsets.input == nil && onlyOffsets.locations!.storage == expected.locations.storage)
+    }
+}

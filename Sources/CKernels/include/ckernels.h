@@ -49,6 +49,14 @@ void ck_gelu_backward(const float *x, float *g, long n);
 void ck_layernorm_backward(const float *x, const float *g, const float *w, long rows, long c, long plane, float eps,
                            float *dx, double *dw, double *db, double *scratch);
 
+/// The backward of bilinear sampling with zero padding (Stable-SAM's DSP at p + d) for one image:
+/// x and the output gradient g are c planes of h x w, loc the h·w sampling positions (x, y) in
+/// pixels. dx (c x h x w, may be NULL) accumulates Σ w_tap·g at each tap; ddx, ddy (h·w, both
+/// NULL or both set) get dOut/dx and dOut/dy of each position. Positions in order, taps
+/// (x0, y0), (x0+1, y0), (x0, y0+1), (x0+1, y0+1), channels in order.
+void ck_bilinear_sample_backward(const float *x, const float *g, const float *loc, long c, long h, long w,
+                                 float *dx, float *ddx, float *ddy);
+
 /// dst[i] op= src[i mod m] for i < n, n a multiple of m; op 0 add, 1 subtract, 2 multiply.
 void ck_combine(int op, float *dst, long n, const float *src, long m);
 

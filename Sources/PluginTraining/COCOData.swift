@@ -10,15 +10,13 @@ public enum COCOSegmentation: Sendable, Equatable {
     /// `{"size": [h, w], "counts": "..." | [..]}`: COCO RLE, column-major (Metrics.RLE).
     case rle(RLE)
 
-    /// The object as a row-major mask of the image's size.
-    public func mask(width: Int, height: Int) throws -> BinaryMask {
+    /// The object as a row-major mask of the image's size, or nil when an RLE has another size.
+    public func mask(width: Int, height: Int) -> BinaryMask? {
         switch self {
         case .polygons(let polygons):
             return PolygonRaster.fill(polygons, width: width, height: height)
         case .rle(let rle):
-            guard rle.width == width, rle.height == height else {
-                throw TrainingDataError.badCOCO(file: "", reason: "RLE size \(rle.width)x\(rle.height) is not the image's \(width)x\(height)")
-            }
+            guard rle.width == width, rle.height == height else { return nil }
             return BinaryMask(rle)
         }
     }
@@ -32,7 +30,7 @@ public enum COCOSegmentation: Sendable, Equatable {
 public enum PolygonRaster {
     public static func fill(_ polygons: [[Double]], width: Int, height: Int) -> BinaryMask {
         var bits = [Bool](repeating: false, count: width * height)
-        for flat in polygons where flat.count >= 6 {
+        for flat in polygons where flat.count >= 6 && flat.allSatisfy(\.isFinite) {
             let n = flat.count / 2
             var crossings: [Double] = []
             for y in 0..<height {
@@ -51,8 +49,9 @@ public enum PolygonRaster {
                 var k = 0
                 while k + 1 < crossings.count {
                     // Centres cx = x + 0.5 with left <= cx < right.
-                    let first = max(0, Int((crossings[k] - 0.5).rounded(.up)))
-                    let last = min(width, Int((crossings[k + 1] - 0.5).rounded(.up)))
+                    // Clamped in Double first: a wild coordinate must not overflow Int.
+                    let first = Int(min(max((crossings[k] - 0.5).rounded(.up), 0), Double(width)))
+                    let last = Int(min(max((crossings[k + 1] - 0.5).rounded(.up), 0), Double(width)))
                     if first < last { for x in first..<last { bits[y * width + x] = true } }
                     k += 2
                 }

@@ -18,11 +18,10 @@ public enum ObjectMask: Sendable, Equatable {
             let m = try MaskFile.read(file)
             return BinaryMask(width: m.width, height: m.height, bits: m.values.map { $0 == value })
         case let .coco(segmentation, width, height, json, annotation):
-            do {
-                return try segmentation.mask(width: width, height: height)
-            } catch {
-                throw TrainingDataError.badCOCO(file: json.path, reason: "annotation \(annotation): \(error)")
+            guard let mask = segmentation.mask(width: width, height: height) else {
+                throw TrainingDataError.badCOCO(file: json.path, reason: "annotation \(annotation): its RLE size is not its image's \(width)x\(height)")
             }
+            return mask
         }
     }
 

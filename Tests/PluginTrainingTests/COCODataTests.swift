@@ -75,4 +75,15 @@ struct COCODataTests {
         let bad = #expect(throws: TrainingDataError.self) { try TrainingDataset.open(url.path) }
         #expect("\(bad!)".hasPrefix("\(url.path) is not a COCO instances file"))
     }
+
+    @Test("an RLE of another size than its image is refused naming the file; a polygon far outside the image is clipped, not a crash")
+    func cocoOddSegmentations() throws {
+        let dir = try temporaryFolder("coco-odd")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = try writeCOCO(dir, segmentations: [#"{"size": [4, 3], "counts": [1, 11]}"#])
+        let error = #expect(throws: TrainingDataError.self) { try TrainingDataset.open(url.path) }
+        #expect(error == .badCOCO(file: url.path, reason: "annotation 10: its RLE size is not its image's 4x3"))
+        let wild = PolygonRaster.fill([[-1e300, -1e300, 1e300, -1e300, 1e300, 1e300, -1e300, 1e300]], width: 4, height: 3)
+        #expect(wild.area == 12)
+    }
 }

@@ -8,7 +8,8 @@ extension Variable {
     /// Exact GELU (`nn.GELU()`): x·Φ(x); derivative Φ(x) + x·φ(x).
     public func gelu() -> Variable {
         let x = value
-        return Variable.result(x.gelu(), "gelu", [self]) { g in [x.geluBackward(grad: g)] }
+        let y = x.gelu()
+        return Variable.result(y, "gelu", [self]) { g in [x.geluBackward(grad: g, output: y)] }
     }
 
     /// max(x, 0); the pullback passes g where the output is positive (PyTorch's threshold_backward).

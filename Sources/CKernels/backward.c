@@ -27,10 +27,10 @@ void ck_depthwise_backward_plane(const float *x, const float *g, long h, long w,
     }
 }
 
-void ck_gelu_backward(const float *x, float *g, long n) {
+void ck_gelu_backward(const float *x, const float *y, float *g, long n) {
     for (long i = 0; i < n; i++) {
         const float v = x[i];
-        const float cdf = 0.5f * (1 + erff(v * 0.70710678118654752f));
+        const float cdf = v != 0 ? y[i] / v : 0.5f;   // Φ(x) = GELU(x) / x: no second erf
         const float pdf = expf(-0.5f * v * v) * 0.39894228040143268f;
         g[i] *= cdf + v * pdf;
     }

@@ -39,8 +39,9 @@ void ck_depthwise_plane_at(int isa, const float *src, long h, long w, const floa
 void ck_depthwise_backward_plane(const float *x, const float *g, long h, long w, const float *k, long kh, long kw,
                                  long pad, long oh, long ow, float *dx, float *dk);
 
-/// Exact GELU's backward in place: g[i] *= Φ(x[i]) + x[i]·φ(x[i]) (libm erff and expf, float).
-void ck_gelu_backward(const float *x, float *g, long n);
+/// Exact GELU's backward in place: g[i] *= Φ(x[i]) + x[i]·φ(x[i]), with Φ(x) = y/x from the
+/// forward's output y = GELU(x) (ck_gelu's erf, within 5e-7; 1/2 at x = 0) and φ by libm expf.
+void ck_gelu_backward(const float *x, const float *y, float *g, long n);
 
 /// LayerNorm's backward over `rows` rows of `c` channels; row r's channel j is at
 /// (r / plane)·c·plane + r % plane + j·plane (plane 1: the last axis; H·W: SAM's LayerNorm2d).

@@ -29,7 +29,8 @@ public final class PluginTrainingRun {
     public let sam: Sam
     public let baseModel: String
     public let data: TrainingDataset
-    /// Where the clip samples come from: `clips`, else `data` when it is a DAVIS folder.
+    /// Where the clip samples come from: `clips`, else `data` when it is a DAVIS folder; nil with a
+    /// temporal share of 0.
     public let clips: TrainingDataset?
     public let settings: TrainPluginSettings
     public let output: URL
@@ -45,7 +46,8 @@ public final class PluginTrainingRun {
         self.sam = sam
         self.baseModel = baseModel
         self.data = data
-        self.clips = clips ?? (data.layout == .davis && settings.temporalShare > 0 ? data : nil)
+        // A share of 0 means no clip samples at all: no clip frames to encode, none in the provenance.
+        self.clips = settings.temporalShare > 0 ? clips ?? (data.layout == .davis ? data : nil) : nil
         self.settings = settings
         self.output = output
         cache = EmbeddingCache(folder: Self.cacheFolder(for: output), encoder: encoder ?? SamFrameEncoder(sam: sam))

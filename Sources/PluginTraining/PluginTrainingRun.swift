@@ -102,7 +102,6 @@ public final class PluginTrainingRun {
 
         // Every image once through the frozen encoder (or from the cache), sizes checked.
         let sources = [data] + (clips.map { $0.root == data.root && $0.layout == data.layout ? [] : [$0] } ?? [])
-        var sizes: [[(w: Int, h: Int)]] = []
         let total = sources.reduce(0) { $0 + $1.images.count }
         var done = 0
         for source in sources {
@@ -119,15 +118,13 @@ public final class PluginTrainingRun {
                 throw TrainingDataError.sizeMismatch(image: source.images[sample.image].path, width: image.w, height: image.h,
                                                      mask: sample.object.file.path, maskWidth: sample.width, maskHeight: sample.height)
             }
-            sizes.append(s)
         }
-        let clipSource = clips.map { sources.count > 1 ? (dataset: $0, sizes: sizes[1]) : (dataset: $0, sizes: sizes[0]) }
 
         let imgSize = sam.config.imgSize, lowSize = 4 * sam.promptEncoder.imageEmbeddingSize.h
         let transform = ResizeLongestSide(targetLength: imgSize)
         while epoch < settings.epochs {
             var epochStart = TrainingRandom(state: epochRNG)
-            let stream = RTSPrompts.epochStream(stills: data.stills.count, clipSamples: clipSource?.dataset.clipSamples.count,
+            let stream = RTSPrompts.epochStream(stills: data.stills.count, clipSamples: clips?.clipSamples.count,
                                                 share: settings.temporalShare, rng: &epochStart)
             if stepInEpoch == 0 { rng = epochStart }   // a resumed run keeps its saved position
             let steps = (stream.count + settings.batchSize - 1) / settings.batchSize
@@ -146,7 +143,7 @@ public final class PluginTrainingRun {
                         object = try sample.object.read()
                         prompt = RTSPrompts.still(object, rng: &rng)
                     case .clip(let j):
-                        let (dataset, _) = clipSource!
+                        guard let dataset = clips else { preconditionFailure("a clip sample without clips") }
                         let c = dataset.clipSamples[j], clip = dataset.clips[c.clip]
                         image = dataset.images[clip.frames[c.frame]]
                         object = try ObjectMask.value(file: clip.annotations[c.frame], value: c.object).read()

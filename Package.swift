@@ -31,7 +31,7 @@ let package = Package(
         // Reverse-mode autodiff on Tensor (ops with their pullbacks, Adam), and the Stable-SAM
         // plugin trainer built on it; inference never imports either.
         .target(name: "Autograd", dependencies: ["Tensor"], swiftSettings: optimised),
-        .target(name: "PluginTraining", dependencies: ["Autograd", "SegmentAnything", "NN", "Tensor"],
+        .target(name: "PluginTraining", dependencies: ["Autograd", "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics"],
                 swiftSettings: optimised),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: optimised),
         .target(name: "Metrics", swiftSettings: optimised),
@@ -41,20 +41,20 @@ let package = Package(
         .executableTarget(
             name: "StableSAMCLI",
             dependencies: [
-                "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Tracking", "CMalloc", "DefaultModel",
+                "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Tracking", "CMalloc", "DefaultModel", "PluginTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // `track` converts and copies full-resolution masks per frame in this target.
             swiftSettings: optimised),
         .target(
-            name: "TestSupport", dependencies: ["Tensor", "NN"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["Tensor", "NN", "VideoIO"], path: "Tests/TestSupport",
             resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "NN", "TestSupport", "CKernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"]),
         .testTarget(name: "SegmentAnythingTests", dependencies: ["SegmentAnything", "NN", "Tensor", "TestSupport"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Tensor", "TestSupport"]),
         .testTarget(name: "PluginTrainingTests",
-                    dependencies: ["PluginTraining", "Autograd", "SegmentAnything", "NN", "Tensor", "TestSupport"]),
+                    dependencies: ["PluginTraining", "Autograd", "SegmentAnything", "NN", "Tensor", "TestSupport", "VideoIO", "Metrics"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Metrics"]),

@@ -8,16 +8,8 @@ extension Variable {
     /// Exact GELU (`nn.GELU()`): x·Φ(x); derivative Φ(x) + x·φ(x).
     public func gelu() -> Variable {
         let x = value
-        return Variable.result(x.gelu(), "gelu", [self]) { g in
-            var dx = g
-            for i in 0..<x.count {
-                let v = x.storage[i]
-                let cdf = 0.5 * (1 + erff(v * 0.70710678118654752))
-                let pdf = expf(-0.5 * v * v) * 0.39894228040143268
-                dx.storage[i] *= cdf + v * pdf
-            }
-            return [dx]
-        }
+        let y = x.gelu()
+        return Variable.result(y, "gelu", [self]) { g in [x.geluBackward(grad: g, output: y)] }
     }
 
     /// max(x, 0); the pullback passes g where the output is positive (PyTorch's threshold_backward).

@@ -44,6 +44,19 @@ public final class Adam {
         expAvgSq = expAvg
     }
 
+    /// Puts back a saved state (a resumed run): the step count and both moments, in `parameters`
+    /// order, so the next `update()` is exactly the one an uninterrupted run would take.
+    public func restore(step: Int, expAvg: [Tensor], expAvgSq: [Tensor]) {
+        precondition(step >= 0 && expAvg.count == parameters.count && expAvgSq.count == parameters.count,
+                     "Adam.restore: \(expAvg.count)/\(expAvgSq.count) moments for \(parameters.count) parameters")
+        for (k, p) in parameters.enumerated() {
+            precondition(expAvg[k].shape == p.shape && expAvgSq[k].shape == p.shape, "Adam.restore: moment shape for \(p.shape)")
+        }
+        self.step = step
+        self.expAvg = expAvg
+        self.expAvgSq = expAvgSq
+    }
+
     /// Clears every parameter's gradient (`optimizer.zero_grad()`).
     public func zeroGrad() { for p in parameters { p.zeroGrad() } }
 

@@ -14,12 +14,11 @@ extension Variable {
         precondition(pointwise || depthwise, "conv2d: only pointwise or depthwise, got input \(shape) weight \(weight.shape) groups \(groups)")
         let x = value, wt = weight.value
         let out = x.conv2d(wt, bias?.value, padding: padding, groups: groups)
-        let (oh, ow) = (out.shape[2], out.shape[3])
         let parents = [self, weight] + (bias.map { [$0] } ?? [])
         return Variable.result(out, "conv2d", parents) { g in
             var dx = self.requiresGrad ? Tensor(zeros: x.shape) : nil
             var dw = weight.requiresGrad ? Tensor(zeros: wt.shape) : nil
-            let plane = h * w, oplane = oh * ow
+            let plane = h * w
             if pointwise {
                 // Per image: y [O, P] = W [O, C] x [C, P]; dx = Wᵀ g, dW = Σ g xᵀ.
                 for b in 0..<n {
@@ -33,30 +32,8 @@ extension Variable {
                     }
                 }
             } else {
-                // Direct loops: out[c, oy, ox] = bias + Σ w[c, ky, kx] x[c, oy - p + ky, ox - p + kx].
-                for b in 0..<n {
-                    for ch in 0..<c {
-                        let xb = (b * c + ch) * plane, gb = (b * c + ch) * oplane, wb = ch * kh * kw
-                        for ky in 0..<kh {
-                            for kx in 0..<kw {
-                                let wv = wt.storage[wb + ky * kw + kx]
-                                var acc: Float = 0
-                                for oy in 0..<oh {
-                                    let iy = oy - padding + ky
-                                    guard iy >= 0 && iy < h else { continue }
-                                    for ox in 0..<ow {
-                                        let ix = ox - padding + kx
-                                        guard ix >= 0 && ix < w else { continue }
-                                        let gv = g.storage[gb + oy * ow + ox]
-                                        dx?.storage[xb + iy * w + ix] += wv * gv
-                                        acc += x.storage[xb + iy * w + ix] * gv
-                                    }
-                                }
-                                dw?.storage[wb + ky * kw + kx] += acc
-                            }
-                        }
-                    }
-                }
+                // out[c, oy, ox] = bias + Σ w[c, ky, kx] x[c, oy - p + ky, ox - p + kx], backward in C.
+                (dx, dw) = x.depthwiseConv2dBackward(grad: g, weight: wt, padding: padding, input: dx != nil, weight: dw != nil)
             }
             var db: Tensor?
             if let bias, bias.requiresGrad { db = Variable.channelSums(g, channels: o) }

@@ -12,37 +12,12 @@ extension Variable {
     /// With (x, y) = p + d, x0 = ⌊x⌋, fx = x − x0 (same for y), the taps' weights are
     /// (1−fx)(1−fy), fx(1−fy), (1−fx)fy, fx·fy; dOut/dx = Σ_taps ∂w/∂x · value, zero-valued outside.
     public func sampled(atOffsets offsets: Variable) -> Variable {
-        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let (n, h, w) = (shape[0], shape[2], shape[3])
         precondition(offsets.shape == [n, 2, h, w], "sampled: input \(shape) offsets \(offsets.shape)")
-        let plane = h * w, x = value, d = offsets.value
-        let loc = Tensor.samplingLocations(offsets: d)
+        let x = value, loc = Tensor.samplingLocations(offsets: offsets.value)
         return Variable.result(x.bilinearSampled(atPixels: loc), "sampled", [self, offsets]) { g in
-            var dx = self.requiresGrad ? Tensor(zeros: x.shape) : nil
-            var dd = offsets.requiresGrad ? Tensor(zeros: d.shape) : nil
-            for b in 0..<n {
-                for p in 0..<plane {
-                    let px = loc.storage[2 * (b * plane + p)], py = loc.storage[2 * (b * plane + p) + 1]
-                    let x0 = floorf(px), y0 = floorf(py), fx = px - x0, fy = py - y0
-                    var gx: Float = 0, gy: Float = 0
-                    for t in 0..<4 {   // (x0, y0), (x0 + 1, y0), (x0, y0 + 1), (x0 + 1, y0 + 1)
-                        let right = t & 1 == 1, down = t >= 2
-                        let tx = right ? x0 + 1 : x0, ty = down ? y0 + 1 : y0
-                        guard tx >= 0, ty >= 0, tx < Float(w), ty < Float(h) else { continue }
-                        let wx = right ? fx : 1 - fx, wy = down ? fy : 1 - fy
-                        let wt = wx * wy, dwx = (right ? 1 : -1) * wy, dwy = (down ? 1 : -1) * wx
-                        let at = Int(ty) * w + Int(tx)
-                        for ch in 0..<c {
-                            let gv = g.storage[(b * c + ch) * plane + p]
-                            dx?.storage[(b * c + ch) * plane + at] += wt * gv
-                            let xv = x.storage[(b * c + ch) * plane + at]
-                            gx += dwx * xv * gv
-                            gy += dwy * xv * gv
-                        }
-                    }
-                    dd?.storage[b * 2 * plane + p] = gx
-                    dd?.storage[(b * 2 + 1) * plane + p] = gy
-                }
-            }
+            // d(p + d)/dd is the identity, so the locations' gradient is the offsets'.
+            let (dx, dd) = x.bilinearSampledBackward(grad: g, locations: loc, input: self.requiresGrad, locations: offsets.requiresGrad)
             return [dx, dd]
         }
     }

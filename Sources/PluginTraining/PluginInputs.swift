@@ -15,25 +15,10 @@ public struct PluginInputs {
     public var keyPE: Tensor
     public var grid: (h: Int, w: Int)
 
-    /// Runs `decoder.predictMasks` once with a recording hook in block 2's place (no plugin: the
-    /// hook passes the keys through), then puts the previous hook back.
+    /// Runs the inference decoder as far as block 2's hook and no further (`MaskDecoder.hookInputs`).
     public static func capture(_ decoder: MaskDecoder, imageEmbedding: Tensor, imagePE: Tensor, sparse: Tensor,
                                dense: Tensor) -> PluginInputs {
-        let block = decoder.transformer.layers[1]
-        let previous = block.tokenToImageFeatures
-        let recorder = Recorder()
-        block.tokenToImageFeatures = recorder
-        defer { block.tokenToImageFeatures = previous }
-        _ = decoder.predictMasks(imageEmbedding: imageEmbedding, imagePE: imagePE, sparse: sparse, dense: dense)
-        guard let inputs = recorder.inputs else { preconditionFailure("block 2 never called its token->image hook") }
-        return inputs
-    }
-
-    private final class Recorder: TokenToImageFeatures {
-        var inputs: PluginInputs?
-        func features(queries: Tensor, keys: Tensor, keyPE: Tensor, grid: (h: Int, w: Int)) -> (values: Tensor, keyPE: Tensor) {
-            inputs = PluginInputs(queries: queries, keys: keys, keyPE: keyPE, grid: grid)
-            return (keys, keyPE)
-        }
+        let r = decoder.hookInputs(block: 1, imageEmbedding: imageEmbedding, imagePE: imagePE, sparse: sparse, dense: dense)
+        return PluginInputs(queries: r.queries, keys: r.keys, keyPE: r.keyPE, grid: r.grid)
     }
 }

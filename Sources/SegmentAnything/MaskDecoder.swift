@@ -85,6 +85,16 @@ public final class MaskDecoder: Layer {
         return (masks.slice(axis: 1, range), iou.slice(axis: 1, range))
     }
 
+    /// `predictMasks` up to what block `block`'s token->image hook receives, and no further
+    /// (TwoWayTransformer.hookInputs): the Stable-SAM plugin's inputs for training.
+    public func hookInputs(block: Int, imageEmbedding: Tensor, imagePE: Tensor, sparse: Tensor, dense: Tensor)
+        -> (queries: Tensor, keys: Tensor, keyPE: Tensor, grid: (h: Int, w: Int)) {
+        let c = config.transformerDim, n = numMaskTokens
+        let outputTokens = Tensor.concatenate([iouToken.weight, maskTokens.weight], axis: 0).reshaped([1, 1 + n, c])
+        return transformer.hookInputs(block: block, image: imageEmbedding + dense, imagePE: imagePE,
+                                      points: Tensor.concatenate([outputTokens, sparse], axis: 1))
+    }
+
     /// All mask tokens: (masks [B, numMaskTokens, 4h, 4w], iou [B, numMaskTokens]).
     public func predictMasks(imageEmbedding: Tensor, imagePE: Tensor, sparse: Tensor, dense: Tensor) -> (Tensor, Tensor) {
         let c = config.transformerDim, n = numMaskTokens

@@ -92,17 +92,20 @@ public final class TwoWayAttentionBlock: Layer {
         try walk.module("cross_attn_image_to_token", crossAttnImageToToken)
     }
 
+    /// The block's first step, token self-attention and norm1: queries [B, Nt, C] -> [B, Nt, C],
+    /// what the token->image hook receives.
+    func selfAttention(queries q0: Tensor, queryPE: Tensor) -> Tensor {
+        if skipFirstLayerPE {
+            return norm1(selfAttn(q: q0, k: q0, v: q0))   // no residual in the first block, as the reference
+        }
+        let q = q0 + queryPE
+        return norm1(q0 + selfAttn(q: q, k: q, v: q0))
+    }
+
     /// queries: [B, Nt, C], keys: [B, HW, C] on an h x w grid -> updated (queries, keys)
     func callAsFunction(queries q0: Tensor, keys k0: Tensor, queryPE: Tensor, keyPE: Tensor,
                         grid: (h: Int, w: Int)) -> (Tensor, Tensor) {
-        var queries: Tensor
-        if skipFirstLayerPE {
-            queries = selfAttn(q: q0, k: q0, v: q0)   // no residual in the first block, as the reference
-        } else {
-            let q = q0 + queryPE
-            queries = q0 + selfAttn(q: q, k: q, v: q0)
-        }
-        queries = norm1(queries)
+        var queries = selfAttention(queries: q0, queryPE: queryPE)
 
         // Only this attention reads the hook's features; image->token below keeps the original keys.
         let (values, valuesPE) = tokenToImageFeatures?.features(queries: queries, keys: k0, keyPE: keyPE,
@@ -145,6 +148,22 @@ public final class TwoWayTransformer: Layer {
         try walk.modules("layers", layers)
         try walk.module("final_attn_token_to_image", finalAttnTokenToImage)
         try walk.module("norm_final_attn", normFinalAttn)
+    }
+
+    /// What block `block`'s token->image hook receives, computing nothing after it (plugin
+    /// training reruns the rest on autograd): the blocks before it, then its self-attention and
+    /// norm1. -> (queries [B, Nt, C], the block's input keys [B, HW, C], keyPE [B, HW, C], grid).
+    public func hookInputs(block: Int, image: Tensor, imagePE: Tensor, points: Tensor)
+        -> (queries: Tensor, keys: Tensor, keyPE: Tensor, grid: (h: Int, w: Int)) {
+        precondition(block < layers.count, "hookInputs: block \(block) of a \(layers.count)-block transformer")
+        let (b, c, h, w) = (image.shape[0], image.shape[1], image.shape[2], image.shape[3])
+        let keysPE = imagePE.reshaped([b, c, h * w]).permuted([0, 2, 1])
+        var keys = image.reshaped([b, c, h * w]).permuted([0, 2, 1])
+        var queries = points
+        for layer in layers[..<block] {
+            (queries, keys) = layer(queries: queries, keys: keys, queryPE: points, keyPE: keysPE, grid: (h, w))
+        }
+        return (layers[block].selfAttention(queries: queries, queryPE: points), keys, keysPE, (h, w))
     }
 
     /// image: [B, C, H, W], imagePE: [B, C, H, W], points: [B, Nt, C] -> (tokens [B, Nt, C], image [B, HW, C])

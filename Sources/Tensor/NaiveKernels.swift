@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Textbook loops, one per optimised kernel, kept only as references for tests (llm.c's `dev/` habit).
 /// They follow the PyTorch definitions literally, with Double accumulation.
 public enum NaiveKernels {
@@ -34,6 +38,103 @@ public enum NaiveKernels {
     }
 
     /// `nn.ConvTranspose2d` (no padding, any kernel/stride) with weight `[I, O, kH, kW]`.
+    /// The gradients of a stride-1 depthwise convolution, as PyTorch's autograd defines them:
+    /// dx[b, c, iy, ix] = Σ w[c, ky, kx]·g[b, c, oy, ox] and dw[c, ky, kx] = Σ x·g over the taps
+    /// that read inside the input.
+    public static func depthwiseConv2dBackward(_ x: Tensor, grad g: Tensor, weight w: Tensor, padding: Int) -> (input: Tensor, weight: Tensor) {
+        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (kh, kw) = (w.shape[2], w.shape[3])
+        let (oh, ow) = (g.shape[2], g.shape[3])
+        var dx = [Double](repeating: 0, count: x.count), dw = [Double](repeating: 0, count: w.count)
+        for b in 0..<n { for ch in 0..<c { for oy in 0..<oh { for ox in 0..<ow {
+            let gv = Double(g.storage[((b * c + ch) * oh + oy) * ow + ox])
+            for ky in 0..<kh { for kx in 0..<kw {
+                let iy = oy - padding + ky, ix = ox - padding + kx
+                guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
+                let xi = ((b * c + ch) * h + iy) * wd + ix, wi = (ch * kh + ky) * kw + kx
+                dx[xi] += Double(w.storage[wi]) * gv
+                dw[wi] += Double(x.storage[xi]) * gv
+            } }
+        } } } }
+        return (Tensor(shape: x.shape, storage: dx.map { Float($0) }), Tensor(shape: w.shape, storage: dw.map { Float($0) }))
+    }
+
+    /// LayerNorm's gradients as a direct loop in double (the reference of Tensor.layerNormBackward):
+    /// row r's channel j at (r / plane)·c·plane + r % plane + j·plane.
+    public static func layerNormBackward(_ x: Tensor, grad g: Tensor, weight w: Tensor, eps: Float, channels c: Int,
+                                         plane: Int) -> (input: Tensor, weight: Tensor, bias: Tensor) {
+        var dx = Tensor(zeros: x.shape)
+        var dw = [Double](repeating: 0, count: c), db = [Double](repeating: 0, count: c)
+        var xhat = [Double](repeating: 0, count: c), dxhat = [Double](repeating: 0, count: c)
+        for r in 0..<(x.count / c) {
+            let start = (r / plane) * c * plane + r % plane
+            var mean = 0.0
+            for j in 0..<c { mean += Double(x.storage[start + j * plane]) }
+            mean /= Double(c)
+            var variance = 0.0
+            for j in 0..<c { let d = Double(x.storage[start + j * plane]) - mean; variance += d * d }
+            let rstd = 1 / (variance / Double(c) + Double(eps)).squareRoot()
+            var meanD = 0.0, meanDX = 0.0
+            for j in 0..<c {
+                let i = start + j * plane, gi = Double(g.storage[i])
+                xhat[j] = (Double(x.storage[i]) - mean) * rstd
+                dxhat[j] = gi * Double(w.storage[j])
+                meanD += dxhat[j]
+                meanDX += dxhat[j] * xhat[j]
+                dw[j] += gi * xhat[j]
+                db[j] += gi
+            }
+            meanD /= Double(c)
+            meanDX /= Double(c)
+            for j in 0..<c { dx.storage[start + j * plane] = Float(rstd * (dxhat[j] - meanD - xhat[j] * meanDX)) }
+        }
+        return (dx, Tensor(shape: w.shape, storage: dw.map(Float.init)), Tensor(shape: w.shape, storage: db.map(Float.init)))
+    }
+
+    /// Exact GELU's derivative times g, in double: g·(Φ(x) + x·φ(x)).
+    public static func geluBackward(_ x: Tensor, grad g: Tensor) -> Tensor {
+        Tensor(shape: x.shape, storage: zip(x.storage, g.storage).map { v, gi -> Float in
+            let d = Double(v)
+            let cdf: Double = 0.5 * (1 + erf(d / 2.0.squareRoot()))
+            let pdf: Double = exp(-0.5 * d * d) / (2 * Double.pi).squareRoot()
+            return Float(Double(gi) * (cdf + d * pdf))
+        })
+    }
+
+    /// The gradients of bilinear sampling at one location per pixel (`[N, H, W, 2]`, pixels, zero
+    /// padding) as a direct loop: dx at each in-map tap += w_tap·g; d(location) = Σ ∂w_tap/∂(x, y)·x·g,
+    /// returned as `[N, 2, H, W]`. Float, in the order the C kernel keeps (positions, taps, channels).
+    public static func bilinearSampledBackward(_ x: Tensor, grad g: Tensor, locations loc: Tensor) -> (input: Tensor, locations: Tensor) {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let plane = h * w
+        var dx = Tensor(zeros: x.shape), dd = Tensor(zeros: [n, 2, h, w])
+        for b in 0..<n {
+            for p in 0..<plane {
+                let px = loc.storage[2 * (b * plane + p)], py = loc.storage[2 * (b * plane + p) + 1]
+                let x0 = floorf(px), y0 = floorf(py), fx = px - x0, fy = py - y0
+                var gx: Float = 0, gy: Float = 0
+                for t in 0..<4 {
+                    let right = t & 1 == 1, down = t >= 2
+                    let tx = right ? x0 + 1 : x0, ty = down ? y0 + 1 : y0
+                    guard tx >= 0, ty >= 0, tx < Float(w), ty < Float(h) else { continue }
+                    let wx = right ? fx : 1 - fx, wy = down ? fy : 1 - fy
+                    let wt = wx * wy, dwx = (right ? 1 : -1) * wy, dwy = (down ? 1 : -1) * wx
+                    let at = Int(ty) * w + Int(tx)
+                    for ch in 0..<c {
+                        let gv = g.storage[(b * c + ch) * plane + p]
+                        dx.storage[(b * c + ch) * plane + at] += wt * gv
+                        let xv = x.storage[(b * c + ch) * plane + at]
+                        gx += dwx * xv * gv
+                        gy += dwy * xv * gv
+                    }
+                }
+                dd.storage[b * 2 * plane + p] = gx
+                dd.storage[(b * 2 + 1) * plane + p] = gy
+            }
+        }
+        return (dx, dd)
+    }
+
     public static func convTranspose2d(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: Int) -> Tensor {
         let (n, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (cout, kh, kw) = (w.shape[1], w.shape[2], w.shape[3])

@@ -258,3 +258,61 @@ struct GridSampleTests {
         #expect(x.bilinearSampled(atPixels: loc) == x)
     }
 }
+
+@Suite("The autograd backward kernels match their naive references")
+struct BackwardKernelTests {
+    @Test("depthwise conv backward: dInput and dWeight, 5x5 pad 2 (DSP), 3x3 pad 1, 3x3 unpadded, two images",
+          arguments: [(5, 2), (3, 1), (3, 0)])
+    func depthwiseBackward(k: Int, pad: Int) {
+        let (n, c, h, w) = (2, 3, 7, 11)
+        let x = randomTensor([n, c, h, w], seed: 31), wt = randomTensor([c, 1, k, k], seed: 32)
+        let (oh, ow) = (h + 2 * pad - k + 1, w + 2 * pad - k + 1)
+        let g = randomTensor([n, c, oh, ow], seed: 33)
+        let expected = NaiveKernels.depthwiseConv2dBackward(x, grad: g, weight: wt, padding: pad)
+        let both = x.depthwiseConv2dBackward(grad: g, weight: wt, padding: pad, input: true, weight: true)
+        let rx = compare(both.input!, expected.input, atol: 1e-5, rtol: 1e-5)
+        let rw = compare(both.weight!, expected.weight, atol: 1e-5, rtol: 1e-5)
+        #expect(rx.passed, "dInput: \(rx)")
+        #expect(rw.passed, "dWeight: \(rw)")
+        let weightOnly = x.depthwiseConv2dBackward(grad: g, weight: wt, padding: pad, input: false, weight: true)
+        #expect(weightOnly.input == nil && weightOnly.weight!.storage == both.weight!.storage)
+    }
+}
+
+extension BackwardKernelTests {
+    @Test("LayerNorm backward over the last axis and over channels (LayerNorm2d) equals the direct loop bit for bit",
+          arguments: [(12, 1), (5, 6)])
+    func layerNormBackward(channels: Int, plane: Int) {
+        let shape = plane == 1 ? [7, channels] : [2, channels, 2, 3]
+        let x = randomTensor(shape, seed: 41), g = randomTensor(shape, seed: 42), w = randomTensor([channels], seed: 43)
+        let expected = NaiveKernels.layerNormBackward(x, grad: g, weight: w, eps: 1e-6, channels: channels, plane: plane)
+        let got = x.layerNormBackward(grad: g, weight: w, eps: 1e-6, channels: channels, plane: plane, input: true)
+        #expect(got.input!.storage == expected.input.storage)
+        #expect(got.weight.storage == expected.weight.storage && got.bias.storage == expected.bias.storage)
+    }
+
+    @Test("GELU backward (Φ from the forward's output) equals g·(Φ(x) + x·φ(x)) in double, x = 0 included, over several workers")
+    func geluBackward() {
+        let n = 20_000
+        let x = Tensor(shape: [n], storage: (0..<n).map { Float($0 - n / 2) / 1500 })
+        let g = randomTensor([n], seed: 44)
+        let r = compare(x.geluBackward(grad: g, output: x.gelu()), NaiveKernels.geluBackward(x, grad: g), atol: 1e-6, rtol: 1e-5)
+        #expect(r.passed, "\(r)")
+    }
+}
+
+extension BackwardKernelTests {
+    @Test("bilinear sampling backward at p + d, taps inside, on the border and outside the map, equals the direct loop bit for bit")
+    func bilinearSampledBackward() {
+        let (n, c, h, w) = (2, 3, 5, 6)
+        let x = randomTensor([n, c, h, w], seed: 51), g = randomTensor([n, c, h, w], seed: 52)
+        let offsets = randomTensor([n, 2, h, w], seed: 53) * 4   // up to 4 cells: many taps fall off the map
+        let loc = Tensor.samplingLocations(offsets: offsets)
+        let expected = NaiveKernels.bilinearSampledBackward(x, grad: g, locations: loc)
+        let got = x.bilinearSampledBackward(grad: g, locations: loc, input: true, locations: true)
+        #expect(got.input!.storage == expected.input.storage)
+        #expect(got.locations!.storage == expected.locations.storage)
+        let onlyOffsets = x.bilinearSampledBackward(grad: g, locations: loc, input: false, locations: true)
+        #expect(onlyOffsets.input == nil && onlyOffsets.locations!.storage == expected.locations.storage)
+    }
+}

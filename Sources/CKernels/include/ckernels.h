@@ -31,6 +31,33 @@ void ck_depthwise_plane(const float *src, long h, long w, const float *k, long k
 void ck_depthwise_plane_at(int isa, const float *src, long h, long w, const float *k, long kh, long kw, long stride,
                            long pad, float bias, float *dst, long oh, long ow, int gelu);
 
+/// The gradients of one channel of a stride-1 depthwise convolution (`ck_depthwise_plane`'s
+/// backward): x h x w, output gradient g oh x ow, kernel kh x kw. dx (h x w, may be NULL) and
+/// dk (kh x kw, may be NULL) are accumulated into (+=): dx[iy, ix] += k[ky, kx]·g[oy, ox] and
+/// dk[ky, kx] += Σ x[iy, ix]·g[oy, ox] over the outputs whose tap (ky, kx) reads inside the
+/// plane, taps in (ky, kx) order, outputs in row-major order within a tap.
+void ck_depthwise_backward_plane(const float *x, const float *g, long h, long w, const float *k, long kh, long kw,
+                                 long pad, long oh, long ow, float *dx, float *dk);
+
+/// Exact GELU's backward in place: g[i] *= Φ(x[i]) + x[i]·φ(x[i]), with Φ(x) = y/x from the
+/// forward's output y = GELU(x) (ck_gelu's erf, within 5e-7; 1/2 at x = 0) and φ by libm expf.
+void ck_gelu_backward(const float *x, const float *y, float *g, long n);
+
+/// LayerNorm's backward over `rows` rows of `c` channels; row r's channel j is at
+/// (r / plane)·c·plane + r % plane + j·plane (plane 1: the last axis; H·W: SAM's LayerNorm2d).
+/// In double: x̂ = (x − μ)·rstd, dx̂ = g·w, dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) (written
+/// when dx is not NULL); dw += Σ g·x̂ and db += Σ g over the rows. scratch: 2·c doubles.
+void ck_layernorm_backward(const float *x, const float *g, const float *w, long rows, long c, long plane, float eps,
+                           float *dx, double *dw, double *db, double *scratch);
+
+/// The backward of bilinear sampling with zero padding (Stable-SAM's DSP at p + d) for one image:
+/// x and the output gradient g are c planes of h x w, loc the h·w sampling positions (x, y) in
+/// pixels. dx (c x h x w, may be NULL) accumulates Σ w_tap·g at each tap; ddx, ddy (h·w, both
+/// NULL or both set) get dOut/dx and dOut/dy of each position. Positions in order, taps
+/// (x0, y0), (x0+1, y0), (x0, y0+1), (x0+1, y0+1), channels in order.
+void ck_bilinear_sample_backward(const float *x, const float *g, const float *loc, long c, long h, long w,
+                                 float *dx, float *ddx, float *ddy);
+
 /// dst[i] op= src[i mod m] for i < n, n a multiple of m; op 0 add, 1 subtract, 2 multiply.
 void ck_combine(int op, float *dst, long n, const float *src, long m);
 

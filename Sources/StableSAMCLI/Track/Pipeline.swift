@@ -88,7 +88,8 @@ final class StopSignal {
     let flag = StopFlag()
     private let source: any DispatchSourceSignal
 
-    init() {
+    /// `unit`: what the run finishes before stopping ("frame", "step").
+    init(unit: String = "frame") {
         signal(SIGINT, SIG_IGN)
         source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         let flag = self.flag
@@ -97,7 +98,7 @@ final class StopSignal {
                 FileHandle.standardError.write(Data("\nsecond interrupt: exiting now\n".utf8))
                 exit(130)
             }
-            FileHandle.standardError.write(Data("\ninterrupt: finishing the current frame (Ctrl-C again to exit now)\n".utf8))
+            FileHandle.standardError.write(Data("\ninterrupt: finishing the current \(unit) (Ctrl-C again to exit now)\n".utf8))
         }
         source.resume()
     }

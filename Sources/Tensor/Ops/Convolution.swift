@@ -98,6 +98,53 @@ extension Tensor {
         }
     }
 
+    /// The gradients of a stride-1 depthwise convolution (`conv2d` with groups == channels), self
+    /// being its input `[N, C, H, W]`: `grad` `[N, C, OH, OW]` is the output's gradient, `weight`
+    /// `[C, 1, kh, kw]`. Returns dInput (if `input`) and dWeight (if `weight`), summed over the batch
+    /// in batch order. Channels run in parallel, in C (`ck_depthwise_backward_plane`), with the
+    /// arithmetic order of the direct loop (NaiveKernels.depthwiseConv2dBackward is the reference).
+    public func depthwiseConv2dBackward(grad: Tensor, weight: Tensor, padding: Int, input needInput: Bool,
+                                        weight needWeight: Bool) -> (input: Tensor?, weight: Tensor?) {
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let (kh, kw) = (weight.shape[2], weight.shape[3])
+        let (oh, ow) = (grad.shape[2], grad.shape[3])
+        precondition(weight.shape[0] == c && weight.shape[1] == 1 && grad.shape[0] == n && grad.shape[1] == c
+                     && oh == h + 2 * padding - kh + 1 && ow == w + 2 * padding - kw + 1,
+                     "depthwiseConv2dBackward: input \(shape) weight \(weight.shape) grad \(grad.shape) padding \(padding)")
+        var dx = needInput ? Tensor(zeros: shape) : nil
+        var dw = needWeight ? Tensor(zeros: weight.shape) : nil
+        withUnsafeBufferPointer { x in
+            grad.withUnsafeBufferPointer { g in
+                weight.withUnsafeBufferPointer { wt in
+                    let xp = SendableConstPointer(x.baseAddress!), gp = SendableConstPointer(g.baseAddress!)
+                    let wp = SendableConstPointer(wt.baseAddress!)
+                    func run(_ dxp: SendablePointer<Float>?, _ dwp: SendablePointer<Float>?) {
+                        Parallel.forEach(c, chunksPerWorker: 4) { channels in
+                            for ch in channels {
+                                for b in 0..<n {
+                                    let p = b * c + ch
+                                    ck_depthwise_backward_plane(xp.pointer + p * h * w, gp.pointer + p * oh * ow, h, w,
+                                                                wp.pointer + ch * kh * kw, kh, kw, padding, oh, ow,
+                                                                dxp.map { $0.pointer + p * h * w }, dwp.map { $0.pointer + ch * kh * kw })
+                                }
+                            }
+                        }
+                    }
+                    switch (dx != nil, dw != nil) {
+                    case (true, true):
+                        dx!.withUnsafeMutableBufferPointer { a in
+                            dw!.withUnsafeMutableBufferPointer { b in run(SendablePointer(a.baseAddress!), SendablePointer(b.baseAddress!)) }
+                        }
+                    case (true, false): dx!.withUnsafeMutableBufferPointer { a in run(SendablePointer(a.baseAddress!), nil) }
+                    case (false, true): dw!.withUnsafeMutableBufferPointer { b in run(nil, SendablePointer(b.baseAddress!)) }
+                    case (false, false): break
+                    }
+                }
+            }
+        }
+        return (dx, dw)
+    }
+
     /// `nn.ConvTranspose2d` with kernel == stride and no padding (SAM's 2x2/2 upscaling):
     /// the output patches do not overlap, so it is one GEMM `Wᵀ [O*k*k, I] @ x [I, H*W]` and a scatter.
     /// Weight `[I, O, k, k]` as PyTorch stores it.

@@ -96,3 +96,26 @@ extension Tensor {
         return out
     }
 }
+
+extension Tensor {
+    /// Exact GELU's backward, self being its input and `output` its forward result `gelu()`:
+    /// grad ⊙ (Φ(x) + x·φ(x)) with Φ(x) = output / x, in C (`ck_gelu_backward`), split across
+    /// workers in contiguous ranges (element-wise, so the result does not depend on the split).
+    public func geluBackward(grad: Tensor, output: Tensor) -> Tensor {
+        precondition(grad.shape == shape && output.shape == shape, "geluBackward: input \(shape) grad \(grad.shape) output \(output.shape)")
+        var out = grad
+        withUnsafeBufferPointer { x in
+            output.withUnsafeBufferPointer { y in
+                out.withUnsafeMutableBufferPointer { g in
+                    let xp = SendableConstPointer(x.baseAddress!), yp = SendableConstPointer(y.baseAddress!)
+                    let gp = SendablePointer(g.baseAddress!)
+                    Parallel.forEach(count, grain: 4096) { range in
+                        ck_gelu_backward(xp.pointer + range.lowerBound, yp.pointer + range.lowerBound, gp.pointer + range.lowerBound,
+                                         range.count)
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,3 +1,4 @@
+internal import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -91,5 +92,43 @@ extension Tensor {
                 }
             }
         }
+    }
+}
+
+extension Tensor {
+    /// The gradients of `bilinearSampled(atPixels:)` at one location per input pixel (Stable-SAM's
+    /// p + d), self being its input `[N, C, H, W]`: `grad` `[N, C, H, W]`, `locations` `[N, H, W, 2]`.
+    /// Returns dInput (if `input`) and the gradient with respect to the locations as `[N, 2, H, W]`
+    /// ((dx, dy) planes, the offsets' layout; if `locations` is set). In C (`ck_bilinear_sample_backward`),
+    /// in the order of NaiveKernels.bilinearSampledBackward, its reference.
+    public func bilinearSampledBackward(grad: Tensor, locations: Tensor, input needInput: Bool,
+                                        locations needLocations: Bool) -> (input: Tensor?, locations: Tensor?) {
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        precondition(grad.shape == shape && locations.shape == [n, h, w, 2],
+                     "bilinearSampledBackward: input \(shape) grad \(grad.shape) locations \(locations.shape)")
+        let plane = h * w
+        var dx = needInput ? Tensor(zeros: shape) : nil
+        var dd = needLocations ? Tensor(zeros: [n, 2, h, w]) : nil
+        withUnsafeBufferPointer { x in
+            grad.withUnsafeBufferPointer { g in
+                locations.withUnsafeBufferPointer { loc in
+                    func run(_ dxp: UnsafeMutablePointer<Float>?, _ ddp: UnsafeMutablePointer<Float>?) {
+                        for b in 0..<n {
+                            ck_bilinear_sample_backward(x.baseAddress! + b * c * plane, g.baseAddress! + b * c * plane,
+                                                        loc.baseAddress! + b * 2 * plane, c, h, w, dxp.map { $0 + b * c * plane },
+                                                        ddp.map { $0 + b * 2 * plane }, ddp.map { $0 + (b * 2 + 1) * plane })
+                        }
+                    }
+                    switch (dx != nil, dd != nil) {
+                    case (true, true):
+                        dx!.withUnsafeMutableBufferPointer { a in dd!.withUnsafeMutableBufferPointer { b in run(a.baseAddress!, b.baseAddress!) } }
+                    case (true, false): dx!.withUnsafeMutableBufferPointer { a in run(a.baseAddress!, nil) }
+                    case (false, true): dd!.withUnsafeMutableBufferPointer { b in run(nil, b.baseAddress!) }
+                    case (false, false): break
+                    }
+                }
+            }
+        }
+        return (dx, dd)
     }
 }

@@ -73,3 +73,29 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// LayerNorm's gradients, self being its input: over the last axis (`plane` 1, rows of
+    /// `channels`) or over the channels of `[N, C, H, W]` (`plane` H·W, SAM's LayerNorm2d). Returns
+    /// dInput (if `input`), dWeight and dBias; double accumulation, rows in order (`ck_layernorm_backward`).
+    public func layerNormBackward(grad: Tensor, weight: Tensor, eps: Float, channels c: Int, plane: Int,
+                                  input needInput: Bool) -> (input: Tensor?, weight: Tensor, bias: Tensor) {
+        precondition(grad.shape == shape && weight.count == c && count % (c * plane) == 0,
+                     "layerNormBackward: input \(shape) grad \(grad.shape) weight \(weight.shape) channels \(c) plane \(plane)")
+        let rows = count / c
+        var dx = needInput ? Tensor(zeros: shape) : nil
+        var dw = [Double](repeating: 0, count: c), db = [Double](repeating: 0, count: c)
+        var scratch = [Double](repeating: 0, count: 2 * c)
+        withUnsafeBufferPointer { x in
+            grad.withUnsafeBufferPointer { g in
+                weight.withUnsafeBufferPointer { w in
+                    func run(_ out: UnsafeMutablePointer<Float>?) {
+                        ck_layernorm_backward(x.baseAddress!, g.baseAddress!, w.baseAddress!, rows, c, plane, eps, out, &dw, &db, &scratch)
+                    }
+                    if dx != nil { dx!.withUnsafeMutableBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+                }
+            }
+        }
+        return (dx, Tensor(shape: weight.shape, storage: dw.map(Float.init)), Tensor(shape: weight.shape, storage: db.map(Float.init)))
+    }
+}

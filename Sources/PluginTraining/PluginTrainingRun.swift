@@ -148,7 +148,8 @@ public final class PluginTrainingRun {
                         image = dataset.images[clip.frames[c.frame]]
                         object = try ObjectMask.value(file: clip.annotations[c.frame], value: c.object).read()
                         let (box, _) = RTSPrompts.temporal(boxes: clip.boxes[c.object] ?? [:], frame: c.frame, rng: &rng,
-                                                           width: object.width, height: object.height)
+                                                           width: object.width, height: object.height,
+                                                           loose: settings.temporalLoose)
                         prompt = TrainingPrompt(kind: "temporal", box: box, points: [])
                     }
                     if embeddings[image] == nil { embeddings[image] = try cache.embedding(for: image) }
@@ -213,6 +214,11 @@ public final class PluginTrainingRun {
                 "shift_sigma": [RTSPrompts.temporalShift.0, RTSPrompts.temporalShift.1], "shift_cut_sigmas": 3,
                 "cut_prob": RTSPrompts.temporalCutProb, "cut_max": RTSPrompts.temporalCutMax,
             ] as [String: Any]
+            if settings.temporalLoose > 0, var t = p["temporal"] as? [String: Any] {
+                t["loose"] = settings.temporalLoose
+                t["loose_margin"] = [RTSPrompts.temporalLooseMargin.0, RTSPrompts.temporalLooseMargin.1]
+                p["temporal"] = t
+            }
         }
         guard let json = try? JSONSerialization.data(withJSONObject: p, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
         return String(decoding: json, as: UTF8.self)

@@ -32,6 +32,9 @@ public enum RTSPrompts {
     public static let temporalCutProb = 0.25
     public static let temporalCutMax = 0.3
     public static let temporalShare = 0.5
+    /// `--temporal-loose`: the margin of "grown" temporal prompts, the box a tracker gives after
+    /// its previous masks spilled into the background (train.py TEMPORAL_LOOSE_MARGIN).
+    public static let temporalLooseMargin = (0.3, 0.8)
 
     /// train.py `draw_prompt`: the GT box, a noisy box, or k positive points inside the mask.
     public static func still(_ object: BinaryMask, rng: inout TrainingRandom) -> TrainingPrompt {
@@ -84,9 +87,11 @@ public enum RTSPrompts {
 
     /// train.py `temporal_prompt`: the tight box of the object at frame t + d (d among the visible
     /// offsets, else 0), one side cut short with probability 0.25, padded by the tracker's margin,
-    /// shifted by a truncated normal motion error, clamped. Returns (box, source frame).
+    /// shifted by a truncated normal motion error, clamped. Returns (box, source frame). With
+    /// `loose` > 0, that share of prompts is padded by `temporalLooseMargin` instead; the extra
+    /// draw happens only then, so `loose` 0 keeps the random stream (and the plugin bytes).
     public static func temporal(boxes: [Int: PixelBox], frame t: Int, rng: inout TrainingRandom,
-                                width: Int, height: Int) -> (box: PixelBox, source: Int) {
+                                width: Int, height: Int, loose: Double = 0) -> (box: PixelBox, source: Int) {
         let visible = temporalOffsets.filter { boxes[t + $0] != nil }
         let src = t + (visible.isEmpty ? 0 : visible[rng.below(visible.count)])
         guard var b = boxes[src] else { preconditionFailure("object not visible at frame \(src)") }
@@ -100,7 +105,8 @@ public enum RTSPrompts {
             }
         }
         let w = b.x1 - b.x0, h = b.y1 - b.y0
-        let m = rng.uniform(temporalMargin.0, temporalMargin.1)
+        let margin = loose > 0 && rng.unit() < loose ? temporalLooseMargin : temporalMargin
+        let m = rng.uniform(margin.0, margin.1)
         let sigma = rng.uniform(temporalShift.0, temporalShift.1)
         let dx = min(max(rng.normal(), -3), 3) * sigma * w, dy = min(max(rng.normal(), -3), 3) * sigma * h
         let box = PixelBox(x0: b.x0 - m * w + dx, y0: b.y0 - m * h + dy, x1: b.x1 + m * w + dx, y1: b.y1 + m * h + dy)

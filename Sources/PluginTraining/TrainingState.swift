@@ -13,20 +13,36 @@ public struct TrainPluginSettings: Codable, Equatable, Sendable {
     public var lr = 1e-3
     /// Share of clip samples in an epoch's stream when there are clips (train.py `--temporal-share`).
     public var temporalShare = RTSPrompts.temporalShare
+    /// Share of temporal prompts that are grown boxes (train.py `--temporal-loose`).
+    public var temporalLoose = 0.0
     public var options = StableSAMOptions()
 
     public init(epochs: Int = 1, seed: UInt64 = 0, batchSize: Int = 4, lr: Double = 1e-3,
-                temporalShare: Double = RTSPrompts.temporalShare, options: StableSAMOptions = StableSAMOptions()) {
+                temporalShare: Double = RTSPrompts.temporalShare, temporalLoose: Double = 0,
+                options: StableSAMOptions = StableSAMOptions()) {
         self.epochs = epochs
         self.seed = seed
         self.batchSize = batchSize
         self.lr = lr
         self.temporalShare = temporalShare
+        self.temporalLoose = temporalLoose
         self.options = options
     }
 
+    /// States written before `temporal_loose` existed read as 0 (what they trained with).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        lr = try c.decode(Double.self, forKey: .lr)
+        temporalShare = try c.decode(Double.self, forKey: .temporalShare)
+        temporalLoose = try c.decodeIfPresent(Double.self, forKey: .temporalLoose) ?? 0
+        options = try c.decode(StableSAMOptions.self, forKey: .options)
+    }
+
     enum CodingKeys: String, CodingKey {
-        case epochs, seed, batchSize = "batch_size", lr, temporalShare = "temporal_share", options
+        case epochs, seed, batchSize = "batch_size", lr, temporalShare = "temporal_share", temporalLoose = "temporal_loose", options
     }
 }
 
@@ -152,6 +168,7 @@ public struct TrainingState {
         let pairs: [(String, String, String)] = [
             ("--seed", "\(settings.seed)", "\(now.seed)"), ("--batch-size", "\(settings.batchSize)", "\(now.batchSize)"),
             ("--lr", "\(settings.lr)", "\(now.lr)"), ("--temporal-share", "\(settings.temporalShare)", "\(now.temporalShare)"),
+            ("--temporal-loose", "\(settings.temporalLoose)", "\(now.temporalLoose)"),
             ("plugin options", "\(settings.options)", "\(now.options)"), ("data", dataSummary, data),
         ]
         for (setting, s, n) in pairs where s != n {

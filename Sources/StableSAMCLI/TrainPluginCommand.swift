@@ -39,6 +39,9 @@ struct TrainPlugin: ParsableCommand {
     @Option(help: "Share of the epoch's samples that are clip samples with temporal prompts, in [0, 1) (with clips).")
     var temporalShare: Double = RTSPrompts.temporalShare
 
+    @Option(help: "Share of temporal prompts padded by 30-80 % of the side instead of 0-30 % (the grown boxes a tracker gives after a spill; the bundled plugin uses 0.5).")
+    var temporalLoose: Double = 0
+
     @Option(help: "Plugin file to write (safetensors).")
     var out: String
 
@@ -83,6 +86,7 @@ struct TrainPlugin: ParsableCommand {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
         guard temporalShare >= 0, temporalShare < 1 else { throw ValidationError("--temporal-share must be in [0, 1)") }
+        guard temporalLoose >= 0, temporalLoose <= 1 else { throw ValidationError("--temporal-loose must be in [0, 1]") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard saveEvery >= 0 else { throw ValidationError("--save-every must be 0 or more") }
         guard offsetScale > 0, offsetScale.isFinite else { throw ValidationError("--offset-scale must be a positive number") }
@@ -104,7 +108,7 @@ struct TrainPlugin: ParsableCommand {
         let modelURL = try ModelLoader.resolve(model)
         let sam = try SamLoader.load(modelURL)
         let settings = TrainPluginSettings(epochs: epochs, seed: seed, batchSize: batchSize, lr: lr, temporalShare: temporalShare,
-                                           options: StableSAMOptions(offsetScale: offsetScale, routeToken: routeToken,
+                                           temporalLoose: temporalLoose, options: StableSAMOptions(offsetScale: offsetScale, routeToken: routeToken,
                                                                      keyPositionalEncoding: keyPe))
         let trainingRun = PluginTrainingRun(sam: sam, baseModel: modelURL.lastPathComponent, data: dataset, clips: clipSet,
                                             settings: settings, output: output)

@@ -51,6 +51,29 @@ struct RTSPromptTests {
         #expect(alone == 5, "no visible neighbour: the frame's own box")
     }
 
+    @Test("loose temporal prompts are grown boxes (30-80 % padding), and loose 0 draws exactly the default prompts")
+    func looseTemporal() {
+        let boxes: [Int: PixelBox] = [0: PixelBox(x0: 400, y0: 400, x1: 500, y1: 500)]
+        var a = TrainingRandom(seed: 9), b = TrainingRandom(seed: 9)
+        for _ in 0..<50 {
+            let plain = RTSPrompts.temporal(boxes: boxes, frame: 0, rng: &a, width: 1000, height: 1000)
+            let zero = RTSPrompts.temporal(boxes: boxes, frame: 0, rng: &b, width: 1000, height: 1000, loose: 0)
+            #expect(plain.box == zero.box)
+        }
+        // width / source width = (1 - cut) (1 + 2 m): at most 1.6 with the default margin U(0, 0.3)
+        func widthRatios(loose: Double) -> [Double] {
+            var rng = TrainingRandom(seed: 11)
+            return (0..<400).map { _ in
+                let (box, _) = RTSPrompts.temporal(boxes: boxes, frame: 0, rng: &rng, width: 1000, height: 1000, loose: loose)
+                return (box.x1 - box.x0) / 100
+            }
+        }
+        #expect(widthRatios(loose: 0).allSatisfy { $0 <= 1.6 + 1e-6 })
+        let grown = widthRatios(loose: 1)
+        #expect(grown.allSatisfy { $0 <= 2.6 + 1e-6 })
+        #expect(Double(grown.filter { $0 > 1.6 }.count) / Double(grown.count) > 0.75, "loose 1: nearly all prompts padded past 30 %")
+    }
+
     @Test("the epoch stream holds every still once and round(N·s/(1−s)) clip samples")
     func stream() {
         var rng = TrainingRandom(seed: 5)

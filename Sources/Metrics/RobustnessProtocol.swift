@@ -41,8 +41,9 @@ public enum PromptKind: Hashable, Sendable, Codable, CustomStringConvertible {
 
 /// SplitMix64: a tiny, well-mixed generator whose sequence is fixed by its seed on every platform
 /// (Swift's `SystemRandomNumberGenerator` cannot be seeded).
-public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+public struct SeededRandom: RandomNumberGenerator, Sendable, Equatable {
+    /// The generator's entire position (a resumable trainer stores it).
+    public var state: UInt64
     public init(seed: UInt64) { state = seed }
 
     public mutating func next() -> UInt64 {

@@ -1,27 +1,26 @@
 // The trainer's random stream: one seeded generator whose whole position is one 64-bit word, so
 // a resumable state can store it and a resumed run draws exactly what the uninterrupted run drew.
 import Foundation
+import Metrics
 
-/// SplitMix64 (the project's seeded generator, Metrics.SeededRandom / NN.SeededGenerator) with its
-/// state exposed, plus the draws RTS needs, each with a fixed number of words per call so the
+/// The project's seeded SplitMix64 (Metrics.SeededRandom) plus the draws RTS needs, each with a fixed number of words per call so the
 /// stream never depends on floating-point rounding of an earlier draw.
 public struct TrainingRandom: RandomNumberGenerator, Sendable, Equatable {
+    private var generator: SeededRandom
+
     /// The generator's entire position; `TrainingRandom(state: r.state)` continues `r` exactly.
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-    public init(state: UInt64) { self.state = state }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+    public var state: UInt64 {
+        get { generator.state }
+        set { generator.state = newValue }
     }
 
+    public init(seed: UInt64) { generator = SeededRandom(seed: seed) }
+    public init(state: UInt64) { generator = SeededRandom(seed: state) }
+
+    public mutating func next() -> UInt64 { generator.next() }
+
     /// Uniform in [0, 1), 53 random bits (one word).
-    public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
+    public mutating func unit() -> Double { generator.unit() }
 
     /// Uniform in [lo, hi) (one word), as numpy's `rng.uniform(lo, hi)`.
     public mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * unit() }

@@ -203,8 +203,8 @@ public struct TrainingDataset: Sendable {
 
 /// An instance-id mask PNG as train.py reads it (`np.asarray(Image.open(mask))`): the palette
 /// indices of a palette PNG, otherwise the 8-bit gray values (a 0/255 PNG is one object, 255).
-enum MaskFile {
-    static func read(_ url: URL) throws -> (width: Int, height: Int, values: [UInt8]) {
+public enum MaskFile {
+    public static func read(_ url: URL) throws -> (width: Int, height: Int, values: [UInt8]) {
         if let indexed = try? ImageReader.readIndexed(url) { return (indexed.width, indexed.height, indexed.indices) }
         do {
             let gray = try ImageReader.readGray(url)

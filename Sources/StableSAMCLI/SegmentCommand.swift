@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Metrics
+import PluginTraining
 import SegmentAnything
 import Tensor
 import VideoIO
@@ -35,6 +36,12 @@ struct Segment: ParsableCommand {
     @OptionGroup(title: "Stable-SAM")
     var pluginOptions: PluginOptions
 
+    @OptionGroup(title: "Adaptation")
+    var adaptOptions: AdaptOptions
+
+    @Option(help: "With --adapt: the target mask (PNG, image size, nonzero = object) instead of the model's answer for --box.")
+    var mask: String?
+
     @Option(help: "Threads for BLAS and the element-wise kernels.")
     var threads: Int = Parallel.workers
 
@@ -43,6 +50,10 @@ struct Segment: ParsableCommand {
             throw ValidationError("give a prompt: --box x0,y0,x1,y1 and/or --point x,y[,label]")
         }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard mask == nil || adaptOptions.adapt else { throw ValidationError("--mask is the target of --adapt: give --adapt too") }
+        guard !adaptOptions.adapt || box != nil || mask != nil else {
+            throw ValidationError("--adapt needs a target: --box (the model's mask for it) or --mask FILE")
+        }
     }
 
     func run() throws {
@@ -54,15 +65,35 @@ struct Segment: ParsableCommand {
         // Check the prompt against the image size before paying for the encoder.
         try prompt.validate(width: rgb.width, height: rgb.height)
 
+        // Read before the model loads, so a bad mask costs nothing.
+        let target = try mask.map { path -> AdaptationTarget in
+            let m = try MaskFile.read(URL(fileURLWithPath: path))
+            guard (m.width, m.height) == (rgb.width, rgb.height) else {
+                throw ValidationError("--mask \(path) is \(m.width)x\(m.height); the image is \(rgb.width)x\(rgb.height)")
+            }
+            return .mask(BinaryMask(width: m.width, height: m.height, bits: m.values.map { $0 != 0 }))
+        } ?? box.map { .box($0.x0, $0.y0, $0.x1, $0.y1) }
+
         let sam = try SamLoader.load(modelURL)
-        let plugin = try pluginOptions.attach(to: sam, model: model)
+        var plugin = try pluginOptions.attach(to: sam, model: model)
+        let outURL = URL(fileURLWithPath: out, isDirectory: true)
+        var pluginPath = plugin == nil ? nil : try pluginOptions.pluginPath(model: model)
+        if adaptOptions.adapt, let target {
+            try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+            let adapted = try AdaptOptions.startingPlugin(for: sam, attached: plugin, route: pluginOptions.route)
+            let file = outURL.appendingPathComponent(Track.adaptedPluginFile)
+            _ = try AdaptOptions.run(sam: sam, plugin: adapted, image: frame, targets: [target], settings: adaptOptions.settings,
+                                     modelName: model, startedFrom: pluginPath, file: file,
+                                     log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+            plugin = adapted
+            pluginPath = file.path
+        }
         let predictor = Predictor(model: sam)
         predictor.setImage(frame)
         let prediction = try predictor.predict(prompt, multimask: multimask)
 
-        let outURL = URL(fileURLWithPath: out, isDirectory: true)
         try SegmentOutput(image: rgb, prompt: prompt, prediction: prediction, modelPath: model,
-                          pluginPath: plugin == nil ? nil : try pluginOptions.pluginPath(model: model), routeMode: pluginOptions.route,
+                          pluginPath: plugin == nil ? nil : pluginPath, routeMode: pluginOptions.route,
                           imagePath: image, multimask: multimask).write(to: outURL)
         print("wrote \(outURL.appendingPathComponent("mask.png").path), overlay.png and result.json")
     }

@@ -37,6 +37,8 @@ struct Track: ParsableCommand {
 
     @OptionGroup var pluginOptions: PluginOptions
 
+    @OptionGroup var adaptOptions: AdaptOptions
+
     @Option(help: "Output folder (created if missing).")
     var out: String
 
@@ -114,7 +116,11 @@ struct Track: ParsableCommand {
         ProgressReporter(level: level, total: nil)
             .log("\(info.path): \(info.width)x\(info.height) \(info.codec), \(info.frameCount.map(String.init) ?? "?") frames; loading \(model)")
         let sam = try loadModel(model)
-        let plugin = try pluginOptions.attach(to: sam, model: model)
+        var plugin = try pluginOptions.attach(to: sam, model: model)
+        let adaptation = adaptOptions.adapt
+            ? try adaptPlugin(sam: sam, attached: plugin, specs: specs, layout: layout, log: { ProgressReporter(level: level, total: nil).log($0) })
+            : nil
+        if adaptation != nil { plugin = sam.plugin }
         // Created after loading, so frame rates and ETA measure tracking only.
         let progress = ProgressReporter(level: level, total: info.frameCount)
         let segmenter = TrackSegmenter(model: sam)
@@ -124,8 +130,11 @@ struct Track: ParsableCommand {
 
         var summary = TrackSummary(command: self, info: info, specs: specs, settings: settings, modelSize: sam.config.imgSize)
         summary.resumedAfterFrame = resumeState?.frame
-        summary.plugin = plugin == nil ? nil : try pluginOptions.pluginPath(model: model)
+        // The plugin the run used: the adapted one with --adapt.
+        summary.plugin = plugin == nil ? nil
+            : try adaptation.map { layout.root.appendingPathComponent($0.file).path } ?? pluginOptions.pluginPath(model: model)
         summary.route = plugin == nil ? nil : pluginOptions.route.rawValue
+        summary.adaptation = adaptation
         let outcome: RunOutcome
         if backward {
             outcome = try BackwardRun(videoURL: URL(fileURLWithPath: video), folderFrameRate: Rational(Int((fps * 1000).rounded()), 1000),

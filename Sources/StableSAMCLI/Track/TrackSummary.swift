@@ -41,6 +41,8 @@ struct TrackSummary: Encodable {
     /// Stable-SAM plugin file and route mode; null for plain SAM.
     var plugin: String? = nil
     var route: String? = nil
+    /// `--adapt`: the plugin adapted to the start frame (the one the run used) and how.
+    var adaptation: AdaptationSummary? = nil
     var settings: Settings
     var versions: [String: String]
     var objects: [ObjectFigures] = []

@@ -1,0 +1,104 @@
+import Foundation
+import Metrics
+import Testing
+import TestSupport
+import VideoIO
+
+/// `--adapt` end to end on the `win` tiny model: the plugin is trained on the start frame, saved in
+/// the output folder, named in the manifest and used for the masks.
+@Suite("segment and track --adapt", .serialized)
+struct AdaptCLITests {
+    static let model = Fixtures.url("sam_tiny_win.pth").path
+    /// A box the tiny model answers with a non-empty mask on the fixture image (case 0 of its fixtures).
+    static let box = "20,15,70,55"
+
+    func json(_ url: URL) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }
+
+    @Test("segment --adapt writes the adapted plugin, result.json names it, and the route comes from it")
+    func segmentAdapt() throws {
+        let dir = try temporaryFolder("adapt-seg")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let image = try SegmentCommandTests.fixtureImage(in: dir)
+        let out = dir.appendingPathComponent("out")
+        let r = try CLIRunner.run(["segment", image.path, "--model", Self.model, "--box", Self.box, "--plugin", "none",
+                                   "--adapt", "--adapt-steps", "3", "--out", out.path])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let file = out.appendingPathComponent("adapted_plugin.safetensors")
+        #expect(FileManager.default.fileExists(atPath: file.path))
+        let result = try json(out.appendingPathComponent("result.json"))
+        #expect(result["plugin"] as? String == file.path)
+        #expect((result["route"] as? [Double])?.count == 2, "the adapted plugin ran")
+        #expect(r.stderr.contains("from an identity plugin"))
+    }
+
+    @Test("segment --mask: the target file is checked (size, needs --adapt, needs a target)")
+    func segmentMaskTarget() throws {
+        let dir = try temporaryFolder("adapt-mask")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let image = try SegmentCommandTests.fixtureImage(in: dir)
+        func mask(_ w: Int, _ h: Int, name: String) throws -> String {
+            let pixels = (0..<(w * h)).map { i -> UInt8 in (i % w > w / 4 && i % w < w / 2 && i / w > h / 4 && i / w < h / 2) ? 255 : 0 }
+            let url = dir.appendingPathComponent(name)
+            try ImageWriter.writePNG(GrayImage(width: w, height: h, pixels: pixels), to: url)
+            return url.path
+        }
+        let good = try mask(96, 72, name: "good.png"), bad = try mask(40, 30, name: "bad.png")
+        let ok = try CLIRunner.run(["segment", image.path, "--model", Self.model, "--point", "40,30", "--plugin", "none",
+                                    "--adapt", "--adapt-steps", "2", "--mask", good, "--out", dir.appendingPathComponent("ok").path])
+        #expect(ok.status == 0, "stderr: \(ok.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("ok/adapted_plugin.safetensors").path))
+        let wrong = try CLIRunner.run(["segment", image.path, "--model", Self.model, "--box", Self.box, "--adapt", "--mask", bad,
+                                       "--out", dir.appendingPathComponent("wrong").path])
+        #expect(wrong.status != 0 && wrong.stderr.contains("40x30") && wrong.stderr.contains("96x72"), "\(wrong.stderr)")
+        let noAdapt = try CLIRunner.run(["segment", image.path, "--model", Self.model, "--box", Self.box, "--mask", good,
+                                         "--out", dir.appendingPathComponent("x").path])
+        #expect(noAdapt.status != 0 && noAdapt.stderr.contains("--adapt"), "\(noAdapt.stderr)")
+        let noTarget = try CLIRunner.run(["segment", image.path, "--model", Self.model, "--point", "40,30", "--adapt",
+                                          "--out", dir.appendingPathComponent("y").path])
+        #expect(noTarget.status != 0 && noTarget.stderr.contains("needs a target"), "\(noTarget.stderr)")
+    }
+
+    /// A 3-frame image folder of the fixture image: the tiny model finds the box's object on it.
+    func frames(in dir: URL) throws -> URL {
+        let image = try SegmentCommandTests.fixtureImage(in: dir)
+        let folder = dir.appendingPathComponent("frames")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for i in 0..<3 { try FileManager.default.copyItem(at: image, to: folder.appendingPathComponent(String(format: "%05d.png", i))) }
+        return folder
+    }
+
+    @Test("track --adapt: the adapted plugin is saved, summary.json names it and its figures, frames carry its route")
+    func trackAdapt() throws {
+        let dir = try temporaryFolder("adapt-track")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = try frames(in: dir)
+        let out = dir.appendingPathComponent("out")
+        let r = try CLIRunner.run(["track", folder.path, "--model", Self.model, "--box", Self.box, "--plugin", "none",
+                                   "--adapt", "--adapt-steps", "3", "--min-score=-100", "--quiet", "--out", out.path])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let file = out.appendingPathComponent("adapted_plugin.safetensors")
+        #expect(FileManager.default.fileExists(atPath: file.path))
+        let summary = try json(out.appendingPathComponent("summary.json"))
+        #expect(summary["plugin"] as? String == file.path)
+        let adaptation = try #require(summary["adaptation"] as? [String: Any])
+        #expect(adaptation["file"] as? String == "adapted_plugin.safetensors")
+        #expect(adaptation["started_from"] == nil || adaptation["started_from"] is NSNull)
+        let report = try #require(adaptation["report"] as? [String: Any])
+        #expect(report["steps"] as? Int == 3 && report["prompts"] as? Int == 12)
+        #expect(report["noisy_iou_before"] is Double && report["noisy_iou_after"] is Double)
+        let frame = try FrameJSON.read(out.appendingPathComponent("frames/000000.json"))
+        #expect(frame.objects.allSatisfy { $0.route?.count == 2 })
+    }
+
+    @Test("track --adapt with --route regular is refused: that route never runs the plugin")
+    func regularRefused() throws {
+        let dir = try temporaryFolder("adapt-regular")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = try frames(in: dir)
+        let r = try CLIRunner.run(["track", folder.path, "--model", Self.model, "--box", Self.box, "--plugin", "none",
+                                   "--route", "regular", "--adapt", "--quiet", "--out", dir.appendingPathComponent("out").path])
+        #expect(r.status != 0 && r.stderr.contains("regular"), "\(r.stderr)")
+    }
+}

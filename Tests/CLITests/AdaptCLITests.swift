@@ -60,12 +60,12 @@ struct AdaptCLITests {
         #expect(noTarget.status != 0 && noTarget.stderr.contains("needs a target"), "\(noTarget.stderr)")
     }
 
-    /// A 3-frame image folder of the fixture image: the tiny model finds the box's object on it.
-    func frames(in dir: URL) throws -> URL {
+    /// An image folder of the fixture image: the tiny model finds the box's object on it.
+    func frames(in dir: URL, count: Int = 3) throws -> URL {
         let image = try SegmentCommandTests.fixtureImage(in: dir)
         let folder = dir.appendingPathComponent("frames")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for i in 0..<3 { try FileManager.default.copyItem(at: image, to: folder.appendingPathComponent(String(format: "%05d.png", i))) }
+        for i in 0..<count { try FileManager.default.copyItem(at: image, to: folder.appendingPathComponent(String(format: "%05d.png", i))) }
         return folder
     }
 
@@ -100,5 +100,36 @@ struct AdaptCLITests {
         let r = try CLIRunner.run(["track", folder.path, "--model", Self.model, "--box", Self.box, "--plugin", "none",
                                    "--route", "regular", "--adapt", "--quiet", "--out", dir.appendingPathComponent("out").path])
         #expect(r.status != 0 && r.stderr.contains("regular"), "\(r.stderr)")
+    }
+
+    @Test("an interrupted --adapt run resumes with the plugin it adapted, not a new one")
+    func resumeReloads() throws {
+        let dir = try temporaryFolder("adapt-resume")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = try frames(in: dir, count: 150)
+        let out = dir.appendingPathComponent("out")
+        let args = ["track", folder.path, "--model", Self.model, "--box", Self.box, "--plugin", "none", "--adapt", "--adapt-steps", "2",
+                    "--min-score=-100", "--threads", "1", "--out", out.path]
+        let process = Process()
+        process.executableURL = try CLIRunner.executable
+        process.arguments = args
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let frames = out.appendingPathComponent("frames")
+        func done() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: frames.path).count) ?? 0 }
+        let deadline = Date().addingTimeInterval(60)
+        while done() < 3 && Date() < deadline && process.isRunning { usleep(20_000) }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 130, "the run finished before it could be interrupted")
+        let file = out.appendingPathComponent("adapted_plugin.safetensors")
+        let adapted = try Data(contentsOf: file)
+        let resumed = try CLIRunner.run(args + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming with the plugin adapted by the earlier run"), "\(resumed.stderr)")
+        #expect(try Data(contentsOf: file) == adapted)
+        let summary = try json(out.appendingPathComponent("summary.json"))
+        #expect(summary["plugin"] as? String == file.path)
+        #expect((summary["adaptation"] as? [String: Any])?["file"] as? String == "adapted_plugin.safetensors")
     }
 }

@@ -132,4 +132,38 @@ struct AdaptCLITests {
         #expect(summary["plugin"] as? String == file.path)
         #expect((summary["adaptation"] as? [String: Any])?["file"] as? String == "adapted_plugin.safetensors")
     }
+
+    @Test("track --adapt --mask: ids pick each object's pixels; another size or a missing object is refused before loading")
+    func trackMaskTargets() throws {
+        let dir = try temporaryFolder("adapt-track-mask")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = try frames(in: dir)
+        func write(_ w: Int, _ h: Int, ids: [UInt8], name: String) throws -> String {
+            // Object ids[k] fills the k-th vertical band of the left half.
+            let pixels = (0..<(w * h)).map { i -> UInt8 in
+                let x = i % w, band = x / max(1, w / (2 * ids.count))
+                return x < w / 2 && band < ids.count ? ids[band] : 0
+            }
+            let url = dir.appendingPathComponent(name)
+            try ImageWriter.writePNG(GrayImage(width: w, height: h, pixels: pixels), to: url)
+            return url.path
+        }
+        let both = try write(96, 72, ids: [1, 2], name: "both.png"), only1 = try write(96, 72, ids: [1], name: "one.png")
+        let small = try write(50, 40, ids: [1, 2], name: "small.png")
+        func track(_ mask: String, _ name: String) throws -> CLIRunner.Result {
+            try CLIRunner.run(["track", folder.path, "--model", Self.model, "--box", Self.box, "--box", "5,5,30,30", "--plugin", "none",
+                               "--adapt", "--adapt-steps", "2", "--mask", mask, "--min-score=-100", "--quiet",
+                               "--out", dir.appendingPathComponent(name).path])
+        }
+        let ok = try track(both, "ok")
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let summary = try json(dir.appendingPathComponent("ok/summary.json"))
+        let report = try #require((summary["adaptation"] as? [String: Any])?["report"] as? [String: Any])
+        #expect(report["target_areas"] as? [Int] == [24 * 72, 24 * 72])
+        let missing = try track(only1, "missing")
+        #expect(missing.status != 0 && missing.stderr.contains("object 2"), "\(missing.stderr)")
+        let wrong = try track(small, "wrong")
+        #expect(wrong.status != 0 && wrong.stderr.contains("50x40"), "\(wrong.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("wrong").path), "refused before any output")
+    }
 }

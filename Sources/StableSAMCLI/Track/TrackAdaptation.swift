@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Metrics
 import PluginTraining
 import SegmentAnything
 import Tracking
@@ -66,7 +67,8 @@ extension Track {
 
     /// `--adapt`: the plugin adapted to the start frame, attached to `sam`; on `--resume`, the
     /// one the interrupted run saved (adapting again would give the same bytes, but costs time).
-    func adaptPlugin(sam: Sam, attached: StableSAMPlugin?, specs: [ObjectSpec], layout: TrackLayout,
+    /// `maskTargets`: from `--mask` (read before the model loads); nil: the model's answers for the boxes.
+    func adaptPlugin(sam: Sam, attached: StableSAMPlugin?, specs: [ObjectSpec], maskTargets: [AdaptationTarget]?, layout: TrackLayout,
                      log: (String) -> Void) throws -> AdaptationSummary {
         let file = layout.root.appendingPathComponent(Self.adaptedPluginFile)
         let startedFrom = try pluginOptions.pluginPath(model: model)
@@ -79,12 +81,28 @@ extension Track {
         }
         let plugin = try AdaptOptions.startingPlugin(for: sam, attached: attached, route: pluginOptions.route)
         let image = try startFrameImage()
-        let targets = specs.map { s -> AdaptationTarget in
-            let b = s.box.clipped(width: image.width, height: image.height) ?? s.box
-            return .box(b.x0, b.y0, b.x1, b.y1)
-        }
+        let targets = maskTargets ?? specs.map { s -> AdaptationTarget in
+                let b = s.box.clipped(width: image.width, height: image.height) ?? s.box
+                return .box(b.x0, b.y0, b.x1, b.y1)
+            }
         return try AdaptOptions.run(sam: sam, plugin: plugin, image: image, targets: targets, settings: adaptOptions.settings,
                                     modelName: model, startedFrom: startedFrom, file: file, log: log)
+    }
+
+    /// `--mask`: one target per object, pixels equal to its id; with one object, any nonzero pixel.
+    func maskTargets(_ path: String, specs: [ObjectSpec], width: Int, height: Int) throws -> [AdaptationTarget] {
+        let m = try MaskFile.read(URL(fileURLWithPath: path))
+        guard (m.width, m.height) == (width, height) else {
+            throw ValidationError("--mask \(path) is \(m.width)x\(m.height); the frame is \(width)x\(height)")
+        }
+        let single = specs.count == 1 && !m.values.contains(UInt8(specs[0].id))
+        return try specs.map { s in
+            let bits = m.values.map { single ? $0 != 0 : Int($0) == s.id }
+            guard bits.contains(true) else {
+                throw ValidationError("--mask \(path) has no pixel of object \(s.id) (value \(s.id)); every object needs its mask")
+            }
+            return .mask(BinaryMask(width: width, height: height, bits: bits))
+        }
     }
 
     /// Decodes the video up to --start-frame (a second reader, so the run's own reader is untouched).

@@ -39,6 +39,9 @@ struct Track: ParsableCommand {
 
     @OptionGroup var adaptOptions: AdaptOptions
 
+    @Option(help: "With --adapt: the start frame's target masks instead of the model's answers for the boxes: a PNG of the frame's size whose pixel value is the object id (a palette PNG as palette/ holds), or with one object any nonzero value.")
+    var mask: String?
+
     @Option(help: "Output folder (created if missing).")
     var out: String
 
@@ -87,6 +90,7 @@ struct Track: ParsableCommand {
         guard fps > 0, fps.isFinite else { throw ValidationError("--fps must be positive") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard !(quiet && verbose) else { throw ValidationError("--quiet and --verbose exclude each other") }
+        guard mask == nil || adaptOptions.adapt else { throw ValidationError("--mask is the target of --adapt: give --adapt too") }
     }
 
     func run() throws {
@@ -100,6 +104,7 @@ struct Track: ParsableCommand {
                                      folderFrameRate: Rational(Int((fps * 1000).rounded()), 1000))
         let info = reader.info
         try check(specs, width: info.width, height: info.height)
+        let adaptMasks = try mask.map { try maskTargets($0, specs: specs, width: info.width, height: info.height) }
         if info.isImageSequence, let count = info.frameCount, startFrame >= count {
             throw TrackError.startPastEnd(start: startFrame, frames: count, path: info.path)
         }
@@ -118,7 +123,7 @@ struct Track: ParsableCommand {
         let sam = try loadModel(model)
         var plugin = try pluginOptions.attach(to: sam, model: model)
         let adaptation = adaptOptions.adapt
-            ? try adaptPlugin(sam: sam, attached: plugin, specs: specs, layout: layout, log: { ProgressReporter(level: level, total: nil).log($0) })
+            ? try adaptPlugin(sam: sam, attached: plugin, specs: specs, maskTargets: adaptMasks, layout: layout, log: { ProgressReporter(level: level, total: nil).log($0) })
             : nil
         if adaptation != nil { plugin = sam.plugin }
         // Created after loading, so frame rates and ETA measure tracking only.

@@ -36,15 +36,19 @@ let package = Package(
         .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: optimised),
         .target(name: "Metrics", swiftSettings: optimised),
         .target(name: "DefaultModel", resources: [.copy("Resources")]),
-        // Tracking sees models only through its `Segmenting` protocol; the CLI adapts SAM to it.
+        // Tracking sees models only through its `Segmenting` protocol; VideoTracking adapts SAM to it.
         .target(name: "Tracking", dependencies: ["Metrics"], swiftSettings: optimised),
+        // One tracking run (source + objects + settings -> output folder) for the CLI and a later
+        // server: no stderr, signals or argument parser; events by callback, stop by flag.
+        .target(name: "VideoTracking", dependencies: ["SegmentAnything", "Tensor", "VideoIO", "Tracking", "Metrics", "PluginTraining"],
+                swiftSettings: optimised),
         .executableTarget(
             name: "StableSAMCLI",
             dependencies: [
                 "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Tracking", "CMalloc", "DefaultModel", "PluginTraining",
+                "VideoTracking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            // `track` converts and copies full-resolution masks per frame in this target.
             swiftSettings: optimised),
         .target(
             name: "TestSupport", dependencies: ["Tensor", "NN", "VideoIO"], path: "Tests/TestSupport",

@@ -5,6 +5,7 @@ import PluginTraining
 import SegmentAnything
 import Tensor
 import VideoIO
+import VideoTracking
 
 struct Segment: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -80,11 +81,11 @@ struct Segment: ParsableCommand {
         var pluginPath = plugin == nil ? nil : try pluginOptions.pluginPath(model: model)
         if adaptOptions.adapt, let target {
             try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
-            let adapted = try AdaptOptions.startingPlugin(for: sam, attached: plugin, route: pluginOptions.route)
-            let file = outURL.appendingPathComponent(Track.adaptedPluginFile)
-            _ = try AdaptOptions.run(sam: sam, plugin: adapted, image: frame, targets: [target], settings: adaptOptions.settings,
-                                     modelName: model, startedFrom: pluginPath, file: file,
-                                     log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+            let adapted = try PluginAdaptation.startingPlugin(for: sam, attached: plugin, route: pluginOptions.route)
+            let file = outURL.appendingPathComponent(PluginAdaptation.adaptedPluginFile)
+            _ = try PluginAdaptation.adapt(sam: sam, plugin: adapted, image: frame, targets: [target], settings: adaptOptions.settings,
+                                           modelName: model, startedFrom: pluginPath, file: file,
+                                           log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
             plugin = adapted
             pluginPath = file.path
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import VideoTracking
 
 @main
 struct StableSAM: AsyncParsableCommand {
@@ -17,12 +18,11 @@ struct StableSAM: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error as AdaptationInputError {
+            // Usage errors, as ArgumentParser prints its own (exit code 64, usage lines).
+            exit(withError: ValidationError(error.description))
         } catch {
             exit(withError: error)
         }
     }
-}
-
-enum StableSAMVersion {
-    static let string = "0.1.0"
 }

@@ -4,6 +4,7 @@ import SegmentAnything
 import Tensor
 import Tracking
 import VideoIO
+import VideoTracking
 
 struct Track: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -100,17 +101,13 @@ struct Track: ParsableCommand {
         if let margin { settings.margin = margin }
         if let minScore { settings.minScore = minScore }
         if maskPrompt { settings.useMaskPrompt = true }
-        let reader = try VideoReader(url: URL(fileURLWithPath: video),
-                                     folderFrameRate: Rational(Int((fps * 1000).rounded()), 1000))
-        let info = reader.info
-        try check(specs, width: info.width, height: info.height)
-        let adaptMasks = try mask.map { try maskTargets($0, specs: specs, width: info.width, height: info.height) }
-        if info.isImageSequence, let count = info.frameCount, startFrame >= count {
-            throw TrackError.startPastEnd(start: startFrame, frames: count, path: info.path)
-        }
-        let layout = TrackLayout(root: URL(fileURLWithPath: out, isDirectory: true))
-        let resumeState = try resumeCheck(layout: layout, specs: specs)
-        try layout.prepare(ids: specs.map(\.id))
+        let request = TrackRequest(
+            video: URL(fileURLWithPath: video), folderFrameRate: Rational(Int((fps * 1000).rounded()), 1000), objects: specs,
+            startFrame: startFrame, backward: backward, settings: settings, output: URL(fileURLWithPath: out, isDirectory: true),
+            startNumber: startNumber, matteVideo: matteVideo, resume: resume,
+            adaptation: adaptOptions.adapt ? AdaptationRequest(settings: adaptOptions.settings, maskPath: mask) : nil)
+        let job = try TrackJob(request)
+        let info = job.info
         // Armed before the model loads, so a Ctrl-C during loading also ends in a clean,
         // resumable (interrupted) run rather than a killed process.
         let stop = StopSignal()
@@ -118,48 +115,38 @@ struct Track: ParsableCommand {
 
         BLAS.setThreads(threads)
         let level: ProgressReporter.Level = quiet ? .quiet : verbose ? .verbose : .normal
-        ProgressReporter(level: level, total: nil)
-            .log("\(info.path): \(info.width)x\(info.height) \(info.codec), \(info.frameCount.map(String.init) ?? "?") frames; loading \(model)")
+        let log = ProgressReporter(level: level, total: nil)
+        log.log("\(info.path): \(info.width)x\(info.height) \(info.codec), \(info.frameCount.map(String.init) ?? "?") frames; loading \(model)")
         let sam = try loadModel(model)
-        var plugin = try pluginOptions.attach(to: sam, model: model)
-        let adaptation = adaptOptions.adapt
-            ? try adaptPlugin(sam: sam, attached: plugin, specs: specs, maskTargets: adaptMasks, layout: layout, log: { ProgressReporter(level: level, total: nil).log($0) })
-            : nil
-        if adaptation != nil { plugin = sam.plugin }
-        // Created after loading, so frame rates and ETA measure tracking only.
-        let progress = ProgressReporter(level: level, total: info.frameCount)
-        let segmenter = TrackSegmenter(model: sam)
-        let tracker = resumeState.map {
-            Tracker(model: segmenter, resuming: $0.tracker, width: info.width, height: info.height, settings: settings)
-        } ?? Tracker(model: segmenter, objects: specs, width: info.width, height: info.height, settings: settings)
-
-        var summary = TrackSummary(command: self, info: info, specs: specs, settings: settings, modelSize: sam.config.imgSize)
-        summary.resumedAfterFrame = resumeState?.frame
-        // The plugin the run used: the adapted one with --adapt.
-        summary.plugin = plugin == nil ? nil
-            : try adaptation.map { layout.root.appendingPathComponent($0.file).path } ?? pluginOptions.pluginPath(model: model)
-        summary.route = plugin == nil ? nil : pluginOptions.route.rawValue
-        summary.adaptation = adaptation
-        let outcome: RunOutcome
-        if backward {
-            outcome = try BackwardRun(videoURL: URL(fileURLWithPath: video), folderFrameRate: Rational(Int((fps * 1000).rounded()), 1000),
-                                      tracker: tracker, layout: layout, info: info, specs: specs, startFrame: startFrame,
-                                      startNumber: startNumber, matteVideo: matteVideo, progress: progress, stop: stop).run()
-        } else {
-            let writer = try TrackWriter(layout: layout, info: info, objects: specs, startFrame: startFrame,
-                                         startNumber: startNumber, matteVideo: matteVideo)
-            outcome = try TrackRun(reader: reader, tracker: tracker, writer: writer, startFrame: startFrame,
-                                   resumedThrough: resumeState?.frame, progress: progress, stop: stop).run()
+        try pluginOptions.attach(to: sam, model: model)
+        let loaded = TrackModel(sam: sam, name: model, pluginFile: try pluginOptions.pluginPath(model: model), route: pluginOptions.route)
+        // Created once tracking starts, so frame rates and ETA measure tracking only.
+        var progress: ProgressReporter?
+        let outcome = try job.run(model: loaded, stop: stop.flag) { event in
+            switch event {
+            case .log(let line): log.log(line)
+            case .trackingStarted: progress = ProgressReporter(level: level, total: info.frameCount)
+            case .frame(let frame):
+                progress?.frameDone(frame.done, processedNow: frame.tracked, detail: detail(frame))
+            case .trackingEnded: progress?.finish()
+            }
         }
-        summary.finish(outcome, stability: tracker.stability, matteVideo: matteVideo)
-        try summary.write(to: layout.summary)
         if outcome.interrupted {
-            progress.log("interrupted after frame \(outcome.lastFrame.map(String.init) ?? "-"): rerun with --resume to continue")
+            log.log("interrupted after frame \(outcome.lastFrame.map(String.init) ?? "-"): rerun with --resume to continue")
             throw ExitCode(130)
         }
-        progress.log(String(format: "tracked %d frames in %.1f s (%.2f fps, %.0f%% of the time outside the model); wrote %@",
-                            outcome.timings.framesProcessed, outcome.timings.wallSeconds, outcome.timings.framesPerSecond,
-                            100 * outcome.timings.outsideModelShare, layout.root.path))
+        log.log(String(format: "tracked %d frames in %.1f s (%.2f fps, %.0f%% of the time outside the model); wrote %@",
+                       outcome.timings.framesProcessed, outcome.timings.wallSeconds, outcome.timings.framesPerSecond,
+                       100 * outcome.timings.outsideModelShare, job.layout.root.path))
+    }
+
+    /// `--verbose`'s line per frame: each object's state (a backward run names the frame only).
+    private func detail(_ frame: FrameEvent) -> String {
+        guard !backward else { return "frame \(frame.index)" }
+        return "frame \(frame.index) " + frame.results.map { r in
+            "id \(r.id) \(r.state.rawValue) area \(r.area) score \(String(format: "%.3f", r.score))"
+                + (r.rejection.map { " (\($0))" } ?? "")
+        }.joined(separator: "; ")
     }
 
     /// `preset:NAME` (undocumented) builds that architecture with random weights, so speed
@@ -177,63 +164,11 @@ struct Track: ParsableCommand {
 
     /// Objects from --box (ids 1, 2, ...) or --objects.
     func objectSpecs() throws -> [ObjectSpec] {
-        var specs: [ObjectSpec]
-        if let objects {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: objects)) } catch {
-                throw TrackError.badObjects(path: objects, reason: "cannot read the file (\(error.localizedDescription))")
-            }
-            do { specs = try JSONDecoder().decode([ObjectSpec].self, from: data) } catch {
-                throw TrackError.badObjects(path: objects, reason: "not a list of objects (\(error))")
-            }
-            guard !specs.isEmpty else { throw TrackError.badObjects(path: objects, reason: "the list is empty") }
-        } else {
-            specs = boxes.enumerated().map { ObjectSpec(id: $0.offset + 1, box: Box(x0: $0.element.x0, y0: $0.element.y0, x1: $0.element.x1, y1: $0.element.y1)) }
+        if let objects { return try ObjectList.read(path: objects) }
+        let specs = boxes.enumerated().map {
+            ObjectSpec(id: $0.offset + 1, box: Box(x0: $0.element.x0, y0: $0.element.y0, x1: $0.element.x1, y1: $0.element.y1))
         }
-        guard Set(specs.map(\.id)).count == specs.count else {
-            throw TrackError.badObjects(path: objects ?? "--box", reason: "ids repeat")
-        }
-        // Ids are palette indices in palette/*.png.
-        if let bad = specs.first(where: { !(1...255).contains($0.id) }) {
-            throw TrackError.badObjects(path: objects ?? "--box", reason: "id \(bad.id) is outside 1...255")
-        }
+        try ObjectList.check(specs, source: "--box")
         return specs
-    }
-
-    func check(_ specs: [ObjectSpec], width: Int, height: Int) throws {
-        for s in specs {
-            if s.box.isDegenerate { throw TrackError.badBox(id: s.id, box: s.box, reason: "has no area (need x0 < x1 and y0 < y1)") }
-            if s.box.clipped(width: width, height: height) == nil {
-                throw TrackError.badBox(id: s.id, box: s.box, reason: "lies outside the \(width)x\(height) frame")
-            }
-        }
-    }
-
-    /// Without --resume an earlier run is never overwritten; with it, the earlier run must
-    /// be of the same input and objects.
-    func resumeCheck(layout: TrackLayout, specs: [ObjectSpec]) throws -> ResumeState? {
-        let fm = FileManager.default
-        guard resume else {
-            if fm.fileExists(atPath: layout.summary.path) || fm.fileExists(atPath: layout.resumeState.path) {
-                throw TrackError.previousRun(path: layout.root.path)
-            }
-            return nil
-        }
-        guard !backward else { throw TrackError.cannotResume(path: layout.root.path, reason: "--resume supports forward runs only") }
-        guard fm.fileExists(atPath: layout.resumeState.path) else {
-            // Nothing was completed: start afresh.
-            return nil
-        }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        let state: ResumeState
-        do { state = try decoder.decode(ResumeState.self, from: Data(contentsOf: layout.resumeState)) } catch {
-            throw TrackError.cannotResume(path: layout.root.path, reason: "unreadable .resume.json (\(error))")
-        }
-        guard state.objects == specs, state.startFrame == startFrame,
-              URL(fileURLWithPath: state.input).standardized == URL(fileURLWithPath: video).standardized else {
-            throw TrackError.cannotResume(path: layout.root.path, reason: "it was started with another video, objects or --start-frame")
-        }
-        return state
     }
 }

@@ -3,40 +3,6 @@ import Metrics
 import Tracking
 import VideoIO
 
-/// Where each output of `track` lives in --out (DESIGN.md, "Outputs of stablesam track").
-struct TrackLayout {
-    let root: URL
-
-    var overlay: URL { root.appendingPathComponent("overlay.mp4") }
-    var matteVideo: URL { root.appendingPathComponent("matte.mov") }
-    var summary: URL { root.appendingPathComponent("summary.json") }
-    /// Tracker state after the last completed frame; what `--resume` continues from.
-    var resumeState: URL { root.appendingPathComponent(".resume.json") }
-    var framesFolder: URL { root.appendingPathComponent("frames") }
-    var paletteFolder: URL { root.appendingPathComponent("palette") }
-    func maskFolder(id: Int) -> URL { root.appendingPathComponent("masks").appendingPathComponent(String(id)) }
-
-    func frameFile(_ index: Int) -> URL { framesFolder.appendingPathComponent(Self.number(index) + ".json") }
-    func maskFile(id: Int, number: Int) -> URL { maskFolder(id: id).appendingPathComponent(Self.number(number) + ".png") }
-    func paletteFile(number: Int) -> URL { paletteFolder.appendingPathComponent(Self.number(number) + ".png") }
-
-    static func number(_ n: Int) -> String { String(format: "%06d", n) }
-
-    /// Creates the folders; an unwritable --out fails here, before the model is loaded.
-    func prepare(ids: [Int]) throws {
-        do {
-            for folder in [framesFolder, paletteFolder] + ids.map({ maskFolder(id: $0) }) {
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            }
-        } catch {
-            throw CLIError.outputFolder(path: root.path, reason: error.localizedDescription)
-        }
-        guard FileManager.default.isWritableFile(atPath: framesFolder.path) else {
-            throw CLIError.outputFolder(path: root.path, reason: "permission denied")
-        }
-    }
-}
-
 /// What the model thread hands the writer thread for one source frame.
 enum WriteItem: Sendable {
     /// Before the start frame: copied into the overlay (and matte video, fully transparent).
@@ -146,7 +112,7 @@ final class TrackWriter {
     }
 
     /// Finishes the videos (renamed into place). Not called for an interrupted run, whose
-    /// partial videos are discarded and rebuilt by `--resume`.
+    /// partial videos are discarded and rebuilt by a resumed run.
     func finish() throws {
         try overlay.finish()
         try matte?.finish()

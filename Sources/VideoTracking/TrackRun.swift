@@ -10,55 +10,9 @@ enum DecodeItem: Sendable {
     case failed(any Error)
 }
 
-/// Figures of one run, for summary.json.
-struct RunTimings: Codable {
-    var wallSeconds = 0.0
-    /// Image encoder + prompt encoder + mask decoder, all objects.
-    var modelSeconds = 0.0
-    /// Time the model thread waited for a decoded frame / for room in the writer's queue.
-    var decodeWaitSeconds = 0.0
-    var writeWaitSeconds = 0.0
-    var framesProcessed = 0
-    var framesPerSecond: Double { wallSeconds > 0 ? Double(framesProcessed) / wallSeconds : 0 }
-    var outsideModelShare: Double { wallSeconds > 0 ? max(0, 1 - modelSeconds / wallSeconds) : 0 }
-
-    enum CodingKeys: String, CodingKey {
-        case wallSeconds, modelSeconds, decodeWaitSeconds, writeWaitSeconds, framesProcessed, framesPerSecond, outsideModelShare
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(wallSeconds, forKey: .wallSeconds)
-        try c.encode(modelSeconds, forKey: .modelSeconds)
-        try c.encode(decodeWaitSeconds, forKey: .decodeWaitSeconds)
-        try c.encode(writeWaitSeconds, forKey: .writeWaitSeconds)
-        try c.encode(framesProcessed, forKey: .framesProcessed)
-        try c.encode(framesPerSecond, forKey: .framesPerSecond)
-        try c.encode(outsideModelShare, forKey: .outsideModelShare)
-    }
-
-    init() {}
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        wallSeconds = try c.decode(Double.self, forKey: .wallSeconds)
-        modelSeconds = try c.decode(Double.self, forKey: .modelSeconds)
-        decodeWaitSeconds = try c.decode(Double.self, forKey: .decodeWaitSeconds)
-        writeWaitSeconds = try c.decode(Double.self, forKey: .writeWaitSeconds)
-        framesProcessed = try c.decode(Int.self, forKey: .framesProcessed)
-    }
-}
-
 /// The writer thread's error, read by the model thread after the join.
 final class FailureSlot: Sendable {
     let value = Mutex<(any Error)?>(nil)
-}
-
-struct RunOutcome {
-    var timings = RunTimings()
-    var interrupted = false
-    var firstFrame: Int?
-    var lastFrame: Int?
-    var framesSeen = 0
 }
 
 /// The forward pass: decode thread -> model (this thread) -> writer thread, joined by
@@ -68,13 +22,12 @@ struct TrackRun<Model: Segmenting> {
     let tracker: Tracker<Model>
     let writer: TrackWriter
     let startFrame: Int
-    /// Last frame an earlier run completed (`--resume`), or nil.
+    /// Last frame an earlier run completed (`resume`), or nil.
     let resumedThrough: Int?
-    let progress: ProgressReporter
-    let stop: StopSignal
+    let stop: StopFlag
 
-    func run() throws -> RunOutcome {
-        var outcome = RunOutcome()
+    func run(events: (TrackEvent) -> Void) throws -> TrackOutcome {
+        var outcome = TrackOutcome()
         let clock = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let started = clock()
         let frames = BlockingQueue<DecodeItem>(capacity: 3)
@@ -94,7 +47,7 @@ struct TrackRun<Model: Segmenting> {
         }
         // The writer is used by the writer thread alone until `writing.join()` returns.
         let writerHandOff = HandOff(value: writer)
-        let stop = self.stop.flag
+        let stop = self.stop
         let writing = WorkerThread(name: "write") {
             while let item = writes.take() {
                 do {
@@ -133,32 +86,26 @@ struct TrackRun<Model: Segmenting> {
             }
             outcome.framesSeen = frame.index + 1
             let work: WriteItem
-            var detail = ""
+            var results: [ObjectFrame] = []
             if frame.index < startFrame {
                 work = .passThrough(frame)
             } else if let resumedThrough, frame.index <= resumedThrough {
                 work = .replay(frame)
             } else {
                 let t0 = clock()
-                let results = try tracker.step(FramePixels(width: frame.image.width, height: frame.image.height,
+                results = try tracker.step(FramePixels(width: frame.image.width, height: frame.image.height,
                                                            rgb: frame.image.pixels))
                 outcome.timings.modelSeconds += clock() - t0
                 outcome.timings.framesProcessed += 1
                 outcome.firstFrame = outcome.firstFrame ?? frame.index
                 outcome.lastFrame = frame.index
                 work = .tracked(frame, results, tracker.snapshot())
-                if progress.level == .verbose {
-                    detail = results.map { r in
-                        "id \(r.id) \(r.state.rawValue) area \(r.area) score \(String(format: "%.3f", r.score))"
-                            + (r.rejection.map { " (\($0))" } ?? "")
-                    }.joined(separator: "; ")
-                }
             }
             let putStart = clock()
             guard writes.put(work) else { break }
             outcome.timings.writeWaitSeconds += clock() - putStart
             let isTracked = if case .tracked = work { true } else { false }
-            progress.frameDone(frame.index + 1, processedNow: isTracked, detail: "frame \(frame.index) \(detail)")
+            events(.frame(FrameEvent(index: frame.index, done: frame.index + 1, tracked: isTracked, results: results)))
         }
         // Let the writer drain what it was given, then stop the decoder.
         writes.close()
@@ -166,7 +113,7 @@ struct TrackRun<Model: Segmenting> {
         frames.close()
         decoding.join()
         joined = true
-        progress.finish()
+        events(.trackingEnded)
         if let error = writerFailure.value.withLock({ $0 }) { throw error }
 
         if reachedEnd {
@@ -182,28 +129,5 @@ struct TrackRun<Model: Segmenting> {
         }
         outcome.timings.wallSeconds = clock() - started
         return outcome
-    }
-}
-
-enum TrackError: Error, CustomStringConvertible {
-    case startPastEnd(start: Int, frames: Int, path: String)
-    case badBox(id: Int, box: Box, reason: String)
-    case badObjects(path: String, reason: String)
-    case previousRun(path: String)
-    case cannotResume(path: String, reason: String)
-
-    var description: String {
-        switch self {
-        case let .startPastEnd(start, frames, path):
-            "--start-frame \(start) is past the end: \(path) has \(frames) frames (0...\(frames - 1))"
-        case let .badBox(id, box, reason):
-            "object \(id): box \(box.x0),\(box.y0),\(box.x1),\(box.y1) \(reason); boxes are x0,y0,x1,y1 in pixels, origin top-left"
-        case let .badObjects(path, reason):
-            "\(path): \(reason); expected a JSON array like [{\"id\": 1, \"name\": \"car\", \"box\": [x0, y0, x1, y1]}]"
-        case let .previousRun(path):
-            "\(path) already holds a track run (summary.json): pass --resume to continue it, or choose another --out"
-        case let .cannotResume(path, reason):
-            "cannot resume in \(path): \(reason)"
-        }
     }
 }

@@ -2,10 +2,10 @@ import Foundation
 import Tracking
 import VideoIO
 
-/// `--backward`: track from the start frame towards frame 0.
+/// A backward run: track from the start frame towards frame 0.
 ///
 /// Decoders only run forwards, so frames 0...start are first spooled as raw RGB to a hidden
-/// file in --out (disk, not memory, grows with the range), tracked in reverse from there, and
+/// file in the output folder (disk, not memory, grows with the range), tracked in reverse from there, and
 /// the overlay is rendered in a second forward decode from the frames' JSON.
 struct BackwardRun<Model: Segmenting> {
     let videoURL: URL
@@ -17,18 +17,17 @@ struct BackwardRun<Model: Segmenting> {
     let startFrame: Int
     let startNumber: Int
     let matteVideo: Bool
-    let progress: ProgressReporter
-    let stop: StopSignal
+    let stop: StopFlag
 
-    func run() throws -> RunOutcome {
-        var outcome = RunOutcome()
+    func run(events: (TrackEvent) -> Void) throws -> TrackOutcome {
+        var outcome = TrackOutcome()
         let clock = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let started = clock()
         let frameBytes = info.width * info.height * 3
         let spool = layout.root.appendingPathComponent(".backward-\(UUID().uuidString).spool")
         guard FileManager.default.createFile(atPath: spool.path, contents: nil),
               let handle = try? FileHandle(forUpdating: spool) else {
-            throw CLIError.outputFolder(path: layout.root.path, reason: "cannot create a spool file")
+            throw OutputFolderError(path: layout.root.path, reason: "cannot create a spool file")
         }
         defer {
             try? handle.close()
@@ -52,7 +51,7 @@ struct BackwardRun<Model: Segmenting> {
             if stop.isRequested { outcome.interrupted = true; break }
             try handle.seek(toOffset: UInt64(index * frameBytes))
             guard let bytes = try handle.read(upToCount: frameBytes), bytes.count == frameBytes else {
-                throw CLIError.outputFolder(path: spool.path, reason: "the spool file is short")
+                throw OutputFolderError(path: spool.path, reason: "the spool file is short")
             }
             let t = timing[index]
             let frame = VideoFrame(index: index, pts: t.pts, duration: t.duration, time: t.time,
@@ -64,9 +63,9 @@ struct BackwardRun<Model: Segmenting> {
             outcome.firstFrame = index
             outcome.lastFrame = outcome.lastFrame ?? index
             try writer.writeFiles(frame, results)
-            progress.frameDone(startFrame - index + 1, processedNow: true, detail: "frame \(index)")
+            events(.frame(FrameEvent(index: index, done: startFrame - index + 1, tracked: true, results: results)))
         }
-        progress.finish()
+        events(.trackingEnded)
         if !outcome.interrupted {
             // Second pass: the overlay in source order, every frame of the source.
             let again = try VideoReader(url: videoURL, folderFrameRate: folderFrameRate)

@@ -41,7 +41,7 @@ struct TrackSummary: Encodable {
     /// Stable-SAM plugin file and route mode; null for plain SAM.
     var plugin: String? = nil
     var route: String? = nil
-    /// `--adapt`: the plugin adapted to the start frame (the one the run used) and how.
+    /// With adaptation: the plugin adapted to the start frame (the one the run used) and how.
     var adaptation: AdaptationSummary? = nil
     var settings: Settings
     var versions: [String: String]
@@ -55,18 +55,18 @@ struct TrackSummary: Encodable {
     var resumedAfterFrame: Int?
     var outputs: [String: String] = [:]
 
-    init(command: Track, info: VideoInfo, specs: [ObjectSpec], settings: TrackerSettings, modelSize: Int) {
+    init(request: TrackRequest, info: VideoInfo, modelName: String, modelSize: Int) {
         input = Input(path: info.path, width: info.width, height: info.height, codec: info.codec,
                       pixelFormat: info.pixelFormat, frameRate: info.frameRate.description,
                       timeBase: info.timeBase.description, frameCountDeclared: info.frameCount,
                       durationSeconds: info.duration, rotation: info.rotation, imageSequence: info.isImageSequence)
-        model = Model(path: command.model, imageSize: modelSize)
-        self.settings = Settings(objects: specs, startFrame: command.startFrame, backward: command.backward,
-                                 startNumber: command.startNumber, matteVideo: command.matteVideo, tracker: settings)
+        model = Model(path: modelName, imageSize: modelSize)
+        settings = Settings(objects: request.objects, startFrame: request.startFrame, backward: request.backward,
+                            startNumber: request.startNumber, matteVideo: request.matteVideo, tracker: request.settings)
         versions = ["stablesam": StableSAMVersion.string, "ffmpeg": FFmpegInfo.version]
     }
 
-    mutating func finish(_ outcome: RunOutcome, stability: [ObjectStability], matteVideo: Bool) {
+    mutating func finish(_ outcome: TrackOutcome, stability: [ObjectStability], matteVideo: Bool) {
         objects = stability.map(ObjectFigures.init)
         frames = Frames(seen: outcome.framesSeen, firstTracked: outcome.firstFrame, lastTracked: outcome.lastFrame)
         timings = outcome.timings

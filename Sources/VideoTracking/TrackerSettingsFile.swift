@@ -5,7 +5,7 @@ extension TrackerSettings {
     /// Reads `--tracker-settings`: a JSON object with any subset of the keys summary.json's
     /// "settings" holds (snake_case; a missing key keeps its default), so a run's settings can be
     /// copied from one summary into the next run.
-    static func read(json path: String) throws -> TrackerSettings {
+    public static func read(json path: String) throws -> TrackerSettings {
         let url = URL(fileURLWithPath: path)
         let data: Data
         do {
@@ -59,10 +59,10 @@ extension TrackerSettings {
     }
 }
 
-struct TrackerSettingsError: Error, CustomStringConvertible {
-    let path: String
-    let reason: String
-    var description: String {
+public struct TrackerSettingsError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String {
         "--tracker-settings \(path): \(reason); give a JSON object such as {\"margin\": 0.15, \"fill_penalty\": 0.6} (keys as in summary.json's settings.tracker)"
     }
 }

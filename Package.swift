@@ -62,6 +62,8 @@ let package = Package(
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Metrics"]),
+        .testTarget(name: "VideoTrackingTests",
+                    dependencies: ["VideoTracking", "Tracking", "VideoIO", "SegmentAnything", "DefaultModel"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics", "NN", "Tensor", "Tracking"]),
     ]
 )

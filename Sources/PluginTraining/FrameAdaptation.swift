@@ -14,7 +14,7 @@ import Tensor
 /// How long and how an adaptation trains.
 public struct AdaptationSettings: Codable, Equatable, Sendable {
     /// Optimiser steps (each `batchSize` prompts).
-    public var steps = 12
+    public var steps = 6
     public var batchSize = 4
     public var lr = 1e-3
     public var seed: UInt64 = 0
@@ -23,7 +23,7 @@ public struct AdaptationSettings: Codable, Equatable, Sendable {
     /// Share of those tracker boxes that are grown (`RTSPrompts.temporalLooseMargin`).
     public var looseShare = 0.5
 
-    public init(steps: Int = 12, batchSize: Int = 4, lr: Double = 1e-3, seed: UInt64 = 0,
+    public init(steps: Int = 6, batchSize: Int = 4, lr: Double = 1e-3, seed: UInt64 = 0,
                 trackerShare: Double = 0.5, looseShare: Double = 0.5) {
         self.steps = steps
         self.batchSize = batchSize

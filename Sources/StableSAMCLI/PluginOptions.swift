@@ -36,9 +36,9 @@ struct PluginOptions: ParsableArguments {
     }
 
     /// Loads the plugin (checked against `sam`'s decoder), attaches it with the chosen route and
-    /// says what was loaded on stderr. Returns nil for plain SAM.
+    /// says what was loaded on stderr (unless `quiet`). Returns nil for plain SAM.
     @discardableResult
-    func attach(to sam: Sam, model: String) throws -> StableSAMPlugin? {
+    func attach(to sam: Sam, model: String, quiet: Bool = false) throws -> StableSAMPlugin? {
         guard let path = try pluginPath(model: model) else {
             if route == .deformable { throw ValidationError("--route deformable needs a plugin: give --plugin PATH") }
             return nil
@@ -46,7 +46,7 @@ struct PluginOptions: ParsableArguments {
         let plugin = try StableSAMPlugin.load(URL(fileURLWithPath: path), for: sam)
         plugin.route = route
         sam.plugin = plugin
-        FileHandle.standardError.write(Data("\(PluginOptions.summary(plugin, path: path)), route \(route.rawValue)\n".utf8))
+        if !quiet { FileHandle.standardError.write(Data("\(PluginOptions.summary(plugin, path: path)), route \(route.rawValue)\n".utf8)) }
         return plugin
     }
 

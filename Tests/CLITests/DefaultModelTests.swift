@@ -11,7 +11,7 @@ struct DefaultModelTests {
         .deletingLastPathComponent().appendingPathComponent("Clips")
 
     /// Tracks a clip with no --model / --plugin and returns the overall J&F against its ground truth.
-    func trackAndScore(_ clip: String, extra: [String] = []) throws -> (jAndF: Double, stderr: String) {
+    func trackAndScore(_ clip: String, extra: [String] = []) throws -> (jAndF: Double, stderr: String, plugin: String?) {
         let dir = try temporaryFolder("default-\(clip)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let folder = Self.clips.appendingPathComponent(clip)
@@ -26,19 +26,21 @@ struct DefaultModelTests {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         let report = try decoder.decode(EvalJSON.self, from: Data(contentsOf: json))
-        return (try #require(report.overall.jAndF), run.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("summary.json"))) as? [String: Any]
+        return (try #require(report.overall.jAndF), run.stderr, summary?["plugin"] as? String)
     }
 
     @Test("two objects: J&F with the plugin stays above the floor", .timeLimit(.minutes(5)))
     func twoObjects() throws {
-        let (score, stderr) = try trackAndScore("two_objects")
+        let (score, stderr, plugin) = try trackAndScore("two_objects")
         #expect(score >= DefaultModelFloors.twoObjects, "J&F \(score)")
-        #expect(stderr.contains("plugin"), "the bundled plugin is used by default: \(stderr)")
+        #expect(plugin?.hasSuffix("stablesam_plugin.safetensors") == true, "the bundled plugin is used by default: \(plugin ?? "none")")
+        #expect(stderr.isEmpty, "--quiet prints nothing: \(stderr)")
     }
 
     @Test("occlusion: J&F with the plugin stays above the floor", .timeLimit(.minutes(5)))
     func occlusion() throws {
-        let (score, _) = try trackAndScore("occlusion")
+        let (score, _, _) = try trackAndScore("occlusion")
         #expect(score >= DefaultModelFloors.occlusion, "J&F \(score)")
     }
 

@@ -118,7 +118,7 @@ struct Track: ParsableCommand {
         let log = ProgressReporter(level: level, total: nil)
         log.log("\(info.path): \(info.width)x\(info.height) \(info.codec), \(info.frameCount.map(String.init) ?? "?") frames; loading \(model)")
         let sam = try loadModel(model)
-        try pluginOptions.attach(to: sam, model: model)
+        try pluginOptions.attach(to: sam, model: model, quiet: quiet)
         let loaded = TrackModel(sam: sam, name: model, pluginFile: try pluginOptions.pluginPath(model: model), route: pluginOptions.route)
         // Created once tracking starts, so frame rates and ETA measure tracking only.
         var progress: ProgressReporter?

@@ -99,14 +99,19 @@ public enum FrameAdaptation {
         predictor.setImage(image)
         guard let embedding = predictor.imageEmbedding else { throw AdaptationError.badSettings("the frame could not be encoded") }
 
+        /// The single-mask answer to a box, at the frame's size.
+        func answer(box: (Double, Double, Double, Double)) throws -> [Bool] {
+            let p = try predictor.predict(Prompt(box: box), multimask: false)
+            return p.logits.storage[0..<(image.width * image.height)].map { $0 > 0 }
+        }
+
         // Targets first, with the plugin as given: adaptation teaches it to keep this answer.
         var masks: [BinaryMask] = []
         for (i, target) in targets.enumerated() {
             let mask: BinaryMask
             switch target {
             case let .box(x0, y0, x1, y1):
-                let p = try predictor.predict(Prompt(box: (x0, y0, x1, y1)), multimask: false)
-                mask = BinaryMask(width: image.width, height: image.height, bits: p.logits.storage[0..<(image.width * image.height)].map { $0 > 0 })
+                mask = BinaryMask(width: image.width, height: image.height, bits: try answer(box: (x0, y0, x1, y1)))
             case let .mask(m):
                 guard m.width == image.width, m.height == image.height else {
                     throw AdaptationError.maskSize(object: i, width: m.width, height: m.height, frameWidth: image.width, frameHeight: image.height)
@@ -118,22 +123,10 @@ public enum FrameAdaptation {
         }
         let imgSize = sam.config.imgSize, lowSize = 4 * sam.promptEncoder.imageEmbeddingSize.h
         let lowTargets = masks.map { LowResTarget.make($0, imgSize: imgSize, lowSize: lowSize) }
-        let transform = ResizeLongestSide(targetLength: imgSize)
         let original = (h: image.height, w: image.width)
 
         func sample(_ object: Int, _ prompt: TrainingPrompt) -> PluginTrainingSample {
-            let points = prompt.points.map { p -> PromptPoint in
-                let (x, y) = transform.applyCoords(x: p.x, y: p.y, originalSize: original)
-                return PromptPoint(x: x, y: y, label: 1)
-            }
-            let box = prompt.box.map { b -> (Float, Float, Float, Float) in
-                let (x0, y0) = transform.applyCoords(x: b.x0, y: b.y0, originalSize: original)
-                let (x1, y1) = transform.applyCoords(x: b.x1, y: b.y1, originalSize: original)
-                return (x0, y0, x1, y1)
-            }
-            let pe = sam.promptEncoder
-            return PluginTrainingSample(imageEmbedding: embedding, sparse: pe.sparseEmbeddings(points: points, box: box),
-                                        dense: pe.denseEmbeddings(mask: nil), target: lowTargets[object])
+            PluginTrainingSample(sam: sam, imageEmbedding: embedding, originalSize: original, prompt: prompt, target: lowTargets[object])
         }
         func draw(_ rng: inout TrainingRandom) -> (Int, TrainingPrompt) {
             let object = rng.below(masks.count), mask = masks[object]
@@ -153,17 +146,7 @@ public enum FrameAdaptation {
             var sum = 0.0
             for (object, prompt) in probes {
                 let b = prompt.box!
-                let p = try predictor.predict(Prompt(box: (b.x0, b.y0, b.x1, b.y1)), multimask: false)
-                let n = image.width * image.height
-                var inter = 0, union = 0
-                p.logits.storage.withUnsafeBufferPointer { l in
-                    for i in 0..<n {
-                        let a = l[i] > 0, t = masks[object].bits[i]
-                        if a && t { inter += 1 }
-                        if a || t { union += 1 }
-                    }
-                }
-                sum += union == 0 ? 1 : Double(inter) / Double(union)
+                sum += MaskMetrics.iou(try answer(box: (b.x0, b.y0, b.x1, b.y1)), masks[object].bits)
             }
             return sum / Double(probes.count)
         }

@@ -35,6 +35,27 @@ public struct PluginTrainingSample {
     }
 }
 
+extension PluginTrainingSample {
+    /// A training prompt (original-image pixels, positive points) as the decoder sees it: its
+    /// coordinates moved into the model's input frame as `Predictor` moves them, then the prompt
+    /// encoder, with no mask input (train.py's `prompt_embeddings`).
+    public init(sam: Sam, imageEmbedding: Tensor, originalSize: (h: Int, w: Int), prompt: TrainingPrompt, target: Tensor) {
+        let transform = ResizeLongestSide(targetLength: sam.config.imgSize)
+        let points = prompt.points.map { p -> PromptPoint in
+            let (x, y) = transform.applyCoords(x: p.x, y: p.y, originalSize: originalSize)
+            return PromptPoint(x: x, y: y, label: 1)
+        }
+        let box = prompt.box.map { b -> (Float, Float, Float, Float) in
+            let (x0, y0) = transform.applyCoords(x: b.x0, y: b.y0, originalSize: originalSize)
+            let (x1, y1) = transform.applyCoords(x: b.x1, y: b.y1, originalSize: originalSize)
+            return (x0, y0, x1, y1)
+        }
+        let pe = sam.promptEncoder
+        self.init(imageEmbedding: imageEmbedding, sparse: pe.sparseEmbeddings(points: points, box: box),
+                  dense: pe.denseEmbeddings(mask: nil), target: target)
+    }
+}
+
 /// train.py's inner loop: per step, the mean BCE + Dice over the batch's samples, `zero_grad`,
 /// `backward`, Adam (lr 1e-3, PyTorch's defaults otherwise). SAM stays frozen; only the plugin's
 /// parameters move, and `writeBack()` copies them into the plugin.

@@ -121,7 +121,6 @@ public final class PluginTrainingRun {
         }
 
         let imgSize = sam.config.imgSize, lowSize = 4 * sam.promptEncoder.imageEmbeddingSize.h
-        let transform = ResizeLongestSide(targetLength: imgSize)
         while epoch < settings.epochs {
             var epochStart = TrainingRandom(state: epochRNG)
             let stream = RTSPrompts.epochStream(stills: data.stills.count, clipSamples: clips?.clipSamples.count,
@@ -154,20 +153,8 @@ public final class PluginTrainingRun {
                     }
                     if embeddings[image] == nil { embeddings[image] = try cache.embedding(for: image) }
                     let e = embeddings[image]!
-                    let original = (h: e.height, w: e.width)
-                    let points = prompt.points.map { p -> PromptPoint in
-                        let (x, y) = transform.applyCoords(x: p.x, y: p.y, originalSize: original)
-                        return PromptPoint(x: x, y: y, label: 1)
-                    }
-                    let box = prompt.box.map { b -> (Float, Float, Float, Float) in
-                        let (x0, y0) = transform.applyCoords(x: b.x0, y: b.y0, originalSize: original)
-                        let (x1, y1) = transform.applyCoords(x: b.x1, y: b.y1, originalSize: original)
-                        return (x0, y0, x1, y1)
-                    }
-                    let pe = sam.promptEncoder
-                    samples.append(PluginTrainingSample(
-                        imageEmbedding: e.embedding, sparse: pe.sparseEmbeddings(points: points, box: box), dense: pe.denseEmbeddings(mask: nil),
-                        target: LowResTarget.make(object, imgSize: imgSize, lowSize: lowSize)))
+                    samples.append(PluginTrainingSample(sam: sam, imageEmbedding: e.embedding, originalSize: (e.height, e.width), prompt: prompt,
+                                                        target: LowResTarget.make(object, imgSize: imgSize, lowSize: lowSize)))
                     kinds.append(prompt.kind)
                 }
                 let step = trainer.step(samples)

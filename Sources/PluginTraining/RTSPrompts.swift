@@ -12,6 +12,12 @@ public struct TrainingPrompt: Sendable, Equatable {
     /// Positive points (pixel coordinates, as train.py: the integer position of a mask pixel).
     public var points: [(x: Double, y: Double)]
 
+    public init(kind: String, box: PixelBox?, points: [(x: Double, y: Double)]) {
+        self.kind = kind
+        self.box = box
+        self.points = points
+    }
+
     public static func == (a: Self, b: Self) -> Bool {
         a.kind == b.kind && a.box == b.box && a.points.elementsEqual(b.points) { $0.x == $1.x && $0.y == $1.y }
     }

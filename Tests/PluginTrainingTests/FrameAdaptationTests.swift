@@ -28,14 +28,11 @@ struct FrameAdaptationTests {
         let imgSize = sam.config.imgSize, low = 4 * sam.promptEncoder.imageEmbeddingSize.h
         let target = LowResTarget.make(mask, imgSize: imgSize, lowSize: low)
         var rng = TrainingRandom(seed: 99)
-        let transform = ResizeLongestSide(targetLength: imgSize)
         let box = PixelBox(mask)!
         let samples = (0..<8).map { k -> PluginTrainingSample in
             let b = k == 0 ? box : RTSPrompts.noisyBox(box, scale: 0.4, rng: &rng, width: mask.width, height: mask.height)
-            let (x0, y0) = transform.applyCoords(x: b.x0, y: b.y0, originalSize: (mask.height, mask.width))
-            let (x1, y1) = transform.applyCoords(x: b.x1, y: b.y1, originalSize: (mask.height, mask.width))
-            return PluginTrainingSample(imageEmbedding: embedding, sparse: sam.promptEncoder.sparseEmbeddings(points: [], box: (x0, y0, x1, y1)),
-                                        dense: sam.promptEncoder.denseEmbeddings(mask: nil), target: target)
+            return PluginTrainingSample(sam: sam, imageEmbedding: embedding, originalSize: (mask.height, mask.width),
+                                        prompt: TrainingPrompt(kind: "noisy_box", box: b, points: []), target: target)
         }
         return trainer.lossAndGradients(samples).loss
     }

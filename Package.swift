@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Metrics"]),
         .testTarget(name: "VideoTrackingTests",
-                    dependencies: ["VideoTracking", "Tracking", "VideoIO", "SegmentAnything", "DefaultModel"]),
+                    dependencies: ["VideoTracking", "Tracking", "VideoIO", "SegmentAnything", "DefaultModel", "Metrics"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics", "NN", "Tensor", "Tracking"]),
     ]
 )

@@ -66,4 +66,8 @@ public protocol Segmenting: AnyObject {
     /// three multimask answers); the tracker chooses. A model with one answer returns one.
     /// `box` is in frame pixels and overlaps the frame; `hint` is an earlier chosen answer's hint.
     func candidates(box: Box, hint: MaskHint?) throws -> [Segmentation<MaskHint>]
+    /// The answer to a keyframe on the encoded frame (`width x height`): the model's mask for a
+    /// box and/or points, or the keyframe's own mask with the model's features for it; nil when
+    /// the prompt gives nothing to answer. A default for box-only models is in KeyframePrompt.swift.
+    func answer(_ prompt: KeyframePrompt, width: Int, height: Int) throws -> Segmentation<MaskHint>?
 }

@@ -141,7 +141,7 @@ public struct ObjectStability: Sendable, Codable, Hashable {
         self.name = name
     }
 
-    mutating func addTracked(area: Int, score: Double, stability: Double?) {
+    public mutating func addTracked(area: Int, score: Double, stability: Double?) {
         trackedFrames += 1
         scoreSum += score
         if let stability { stabilitySum += stability; stabilityCount += 1 }
@@ -149,13 +149,13 @@ public struct ObjectStability: Sendable, Codable, Hashable {
         areaSquareSum += Double(area) * Double(area)
     }
 
-    mutating func addConsecutive(iou: Double) {
+    public mutating func addConsecutive(iou: Double) {
         iouSum += iou
         iouCount += 1
         minConsecutiveIoU = min(minConsecutiveIoU ?? iou, iou)
     }
 
-    mutating func addMissed(_ state: ObjectState) {
+    public mutating func addMissed(_ state: ObjectState) {
         if state == .lost { lostFrames += 1 } else { occludedFrames += 1 }
     }
 

@@ -55,6 +55,24 @@ public struct ObjectFrame: Sendable {
     public var cameraMotion: CameraShift?
 }
 
+extension ObjectFrame {
+    /// An answer read back from its record (frames/NNNNNN.json form), mask decoded.
+    public init(_ record: ObjectRecord) {
+        self.init(id: record.id, name: record.name, state: record.state, promptBox: record.promptBox, box: record.box,
+                  area: record.area, score: record.score, stability: record.stability, route: record.route,
+                  rejection: record.rejection, mask: record.mask.decode(), choice: record.choice,
+                  predictedBox: record.predictedBox,
+                  cameraMotion: record.cameraMotion.flatMap { $0.count == 2 ? CameraShift(dx: $0[0], dy: $0[1]) : nil })
+    }
+
+    /// Nothing of the object on this frame (`why` says why), for frames no prompt reaches.
+    public static func absent(id: Int, name: String?, state: ObjectState, why: String, width: Int, height: Int) -> ObjectFrame {
+        ObjectFrame(id: id, name: name, state: state, promptBox: Box(x0: 0, y0: 0, x1: 0, y1: 0), box: nil, area: 0, score: 0,
+                    stability: nil, route: nil, rejection: why, mask: [Bool](repeating: false, count: width * height),
+                    choice: nil, predictedBox: nil, cameraMotion: nil)
+    }
+}
+
 /// Follows objects through frames, one `step` per frame, encoding each frame once.
 public final class Tracker<Model: Segmenting> {
     public let model: Model
@@ -83,15 +101,50 @@ public final class Tracker<Model: Segmenting> {
         objects = snapshots.map { ObjectTrack(snapshot: $0, settings: settings) }
     }
 
+    /// A one-object track that starts from a keyframe: `answer` (the model's answer to the
+    /// person's prompt on `frame`, already encoded, or their own mask) is accepted as it is, since
+    /// the keyframe is the truth on its frame, and `step` continues from it on the next frames.
+    /// `result` is what the keyframe's frame emits. An empty answer starts nothing: the track is
+    /// `lost` from the first `step`.
+    public init(model: Model, keyframe spec: ObjectSpec, answer: Segmentation<Model.MaskHint>, frame: FramePixels,
+                settings: TrackerSettings = .init()) {
+        self.model = model
+        self.settings = settings
+        width = frame.width
+        height = frame.height
+        var track = ObjectTrack<Model.MaskHint>(spec: spec, settings: settings)
+        let summary = MaskSummary(answer.mask, width: width, height: height)
+        let scores = CandidateScores(output: answer.output, kfBoxIoU: nil, maskIoU: nil, appearance: nil,
+                                     predictedIoU: answer.score, fillRatio: nil, fillsPrompt: false, shared: nil,
+                                     combined: answer.score)
+        var result = ObjectFrame(id: spec.id, name: spec.name, state: .tracked, promptBox: spec.box, box: summary.box,
+                                 area: summary.area, score: answer.score, stability: answer.stability, route: answer.route,
+                                 rejection: nil, mask: answer.mask, choice: scores, predictedBox: nil)
+        if summary.area > 0 {
+            track.accept(answer, ScoredCandidate(summary: summary, scores: scores), settings: settings, width: width)
+        } else {
+            track.reject(settings: settings)
+            result.state = track.state
+            result.rejection = "vanished"
+        }
+        objects = [track]
+        keyframeResult = result
+        if settings.estimateCameraMotion { _ = cameraMotion.estimate(frame, excluding: [spec.box]) }
+    }
+
+    /// What the keyframe's frame emits, for a tracker made by `init(model:keyframe:answer:frame:settings:)`.
+    public private(set) var keyframeResult: ObjectFrame?
+
     /// Encodes the frame once and answers every object against it. With several objects, each
     /// candidate is also penalised for covering where another object is expected and this one is
-    /// not, so two tracks cannot settle on one object.
-    public func step(_ frame: FramePixels) throws -> [ObjectFrame] {
+    /// not, so two tracks cannot settle on one object. `encode: false` when the caller already
+    /// encoded this frame on `model` (several trackers sharing one model and frame).
+    public func step(_ frame: FramePixels, encode: Bool = true) throws -> [ObjectFrame] {
         precondition(frame.width == width && frame.height == height,
                      "frame \(frame.width)x\(frame.height) in a \(width)x\(height) track")
         let shift = settings.estimateCameraMotion
             ? cameraMotion.estimate(frame, excluding: objects.map { $0.exclusionBox(settings: settings) }) : nil
-        try model.encode(frame)
+        if encode { try model.encode(frame) }
         for i in objects.indices { objects[i].predict(camera: shift ?? .zero, settings: settings) }
         let supports = objects.count > 1 ? objects.map { $0.support() } : []
         var results: [ObjectFrame] = []

@@ -6,8 +6,9 @@ public enum TrackError: Error, CustomStringConvertible {
     case startPastEnd(start: Int, frames: Int, path: String)
     case badBox(id: Int, box: Box, reason: String)
     case badObjects(path: String, reason: String)
-    case previousRun(path: String)
+    case previousRun(path: String, keyframes: Bool = false)
     case cannotResume(path: String, reason: String)
+    case promptsExclude(String)
 
     public var description: String {
         switch self {
@@ -17,10 +18,14 @@ public enum TrackError: Error, CustomStringConvertible {
             "object \(id): box \(box.x0),\(box.y0),\(box.x1),\(box.y1) \(reason); boxes are x0,y0,x1,y1 in pixels, origin top-left"
         case let .badObjects(path, reason):
             "\(path): \(reason); expected a JSON array like [{\"id\": 1, \"name\": \"car\", \"box\": [x0, y0, x1, y1]}]"
-        case let .previousRun(path):
-            "\(path) already holds a track run (summary.json): pass --resume to continue it, or choose another --out"
+        case let .previousRun(path, keyframes):
+            keyframes
+                ? "\(path) already holds a track run (summary.json): pass --update to apply these keyframes to it (only what they change is recomputed), or choose another --out"
+                : "\(path) already holds a track run (summary.json): pass --resume to continue it, or choose another --out"
         case let .cannotResume(path, reason):
             "cannot resume in \(path): \(reason)"
+        case let .promptsExclude(what):
+            "--prompts gives every object's keyframes: \(what) cannot be combined with it"
         }
     }
 }

@@ -18,10 +18,30 @@ public final class TrackJob {
     private let adaptationTargets: [AdaptationTarget]?
     private var hasRun = false
 
+    /// Keyframe fingerprints by object and frame, with `request.prompts`.
+    private let fingerprints: [Int: [Int: String]]
+
     public init(_ request: TrackRequest) throws {
+        var request = request
+        if let plan = request.prompts {
+            if request.backward { throw TrackError.promptsExclude("--backward (keyframes propagate both ways)") }
+            if request.startFrame != 0 { throw TrackError.promptsExclude("--start-frame (keyframes name their frames)") }
+            if request.adaptation != nil { throw TrackError.promptsExclude("--adapt") }
+            if !request.objects.isEmpty { throw TrackError.promptsExclude("--box/--objects") }
+            reader = try VideoReader(url: request.video, folderFrameRate: request.folderFrameRate)
+            try plan.check(width: reader.info.width, height: reader.info.height, frameCount: reader.info.frameCount)
+            request.objects = plan.specs(width: reader.info.width, height: reader.info.height)
+            var prints: [Int: [Int: String]] = [:]
+            for o in plan.objects {
+                for k in o.keyframes { prints[o.id, default: [:]][k.frame] = try KeyframeFingerprint.of(k) }
+            }
+            fingerprints = prints
+        } else {
+            try ObjectList.check(request.objects, source: "objects")
+            reader = try VideoReader(url: request.video, folderFrameRate: request.folderFrameRate)
+            fingerprints = [:]
+        }
         self.request = request
-        try ObjectList.check(request.objects, source: "objects")
-        reader = try VideoReader(url: request.video, folderFrameRate: request.folderFrameRate)
         let info = reader.info
         self.info = info
         try ObjectList.checkBoxes(request.objects, width: info.width, height: info.height)
@@ -32,7 +52,15 @@ public final class TrackJob {
             throw TrackError.startPastEnd(start: request.startFrame, frames: count, path: info.path)
         }
         layout = TrackLayout(root: request.output)
-        resumeState = try ResumeState.check(request, layout: layout)
+        if request.prompts != nil {
+            // The keyframe store decides what an earlier run left that can be kept.
+            if !(request.update || request.resume) && FileManager.default.fileExists(atPath: layout.summary.path) {
+                throw TrackError.previousRun(path: layout.root.path, keyframes: true)
+            }
+            resumeState = nil
+        } else {
+            resumeState = try ResumeState.check(request, layout: layout)
+        }
         try layout.prepare(ids: request.objects.map(\.id))
     }
 
@@ -62,6 +90,20 @@ public final class TrackJob {
         summary.route = sam.plugin == nil ? nil : model.route.rawValue
         summary.adaptation = adaptation
         let outcome: TrackOutcome
+        if let plan = request.prompts {
+            let store = KeyframeStore(runFolder: layout.root)
+            try store.open(identity: .init(video: info.path, model: model.name, plugin: summary.plugin, route: summary.route,
+                                           width: width, height: height, tracker: settings), ids: plan.objects.map(\.id))
+            let result = try KeyframeRun(model: segmenter, plan: plan, fingerprints: fingerprints, store: store, layout: layout,
+                                         info: info, videoURL: request.video, folderFrameRate: request.folderFrameRate,
+                                         settings: settings, merge: request.merge, startNumber: request.startNumber,
+                                         matteVideo: request.matteVideo, stop: stop).run(events: events)
+            summary.keyframes = KeyframeSummary(plan, merge: request.merge, forwardFrames: result.forwardFrames,
+                                                backwardFrames: result.backwardFrames)
+            summary.finish(result.outcome, stability: result.stability, matteVideo: request.matteVideo)
+            try summary.write(to: layout.summary)
+            return result.outcome
+        }
         if request.backward {
             outcome = try BackwardRun(videoURL: request.video, folderFrameRate: request.folderFrameRate, tracker: tracker,
                                       layout: layout, info: info, specs: request.objects, startFrame: request.startFrame,

@@ -28,6 +28,13 @@ public struct TrackRequest: Sendable {
     public var resume: Bool
     /// Adapt the Stable-SAM plugin to the start frame before tracking; nil: use the model as given.
     public var adaptation: AdaptationRequest?
+    /// Keyframes (`--prompts`) instead of `objects` on `startFrame`: see `KeyframePlan`. Excludes
+    /// `backward`, `startFrame` and `adaptation`.
+    public var prompts: KeyframePlan?
+    /// How a frame between two keyframes chooses between their propagations.
+    public var merge: KeyframeMerge = .surer
+    /// With `prompts`: reuse the run in `output`, recomputing only what changed keyframes affect.
+    public var update = false
 
     public init(video: URL, folderFrameRate: Rational, objects: [ObjectSpec], startFrame: Int = 0, backward: Bool = false,
                 settings: TrackerSettings = TrackerSettings(), output: URL, startNumber: Int = 0, matteVideo: Bool = false,

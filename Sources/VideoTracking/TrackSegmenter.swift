@@ -1,3 +1,5 @@
+import Metrics
+import PluginTraining
 import SegmentAnything
 import Tensor
 import Tracking
@@ -18,10 +20,40 @@ final class TrackSegmenter: Segmenting {
         predictor.setImage(RGB8Image(width: frame.width, height: frame.height, pixels: frame.rgb))
     }
 
+    /// A keyframe's answer. A mask is kept as given, with the features pooled under it and its
+    /// low-res form as the next frame's mask hint. Box and points: one point alone is ambiguous,
+    /// so the best-scored multimask answer (as SAM's predictor recommends); otherwise the
+    /// single-mask answer.
+    func answer(_ prompt: KeyframePrompt, width: Int, height: Int) throws -> Segmentation<Tensor>? {
+        if let mask = prompt.mask {
+            let low = LowResTarget.make(BinaryMask(width: width, height: height, bits: mask),
+                                        imgSize: predictor.model.config.imgSize, lowSize: 4 * predictor.model.config.embeddingSize)
+            let side = low.shape[3]
+            // 0/1 -> confident logits, so the pooled weights are the mask itself.
+            let logits = Tensor(shape: [1, side, side], storage: low.storage.map { $0 > 0.5 ? 12 : -12 })
+            let features = try predictor.maskPooledEmbedding(logits, centered: true)[0]
+            return Segmentation(mask: mask, score: 1, hint: logits, output: .single,
+                                appearance: features.isEmpty ? nil : features)
+        }
+        guard prompt.box != nil || !prompt.points.isEmpty else { return nil }
+        let points = prompt.points.map { Prompt.Point(x: $0.x, y: $0.y, positive: $0.positive) }
+        let ask = Prompt(box: prompt.box.map { ($0.x0, $0.y0, $0.x1, $0.y1) }, points: points)
+        let all = try candidates(ask)
+        guard !all.isEmpty else { return nil }
+        if prompt.box == nil && prompt.points.count == 1 && all.count > 1 {
+            return all[1...].max { $0.score < $1.score }
+        }
+        return all[0]
+    }
+
     /// The single-mask answer (SAM's recommendation for a box) and the three multimask answers
     /// from the same pass; each with its mask-pooled image features for the appearance check.
     func candidates(box: Box, hint: Tensor?) throws -> [Segmentation<Tensor>] {
-        let prediction = try predictor.predictAllMasks(Prompt(box: (box.x0, box.y0, box.x1, box.y1), maskInput: hint))
+        try candidates(Prompt(box: (box.x0, box.y0, box.x1, box.y1), maskInput: hint))
+    }
+
+    private func candidates(_ prompt: Prompt) throws -> [Segmentation<Tensor>] {
+        let prediction = try predictor.predictAllMasks(prompt)
         let features = try predictor.maskPooledEmbedding(prediction.lowResLogits, centered: true)
         let route = prediction.route.map { $0.map(Double.init) }
         let count = min(prediction.iou.count, Self.outputs.count)

@@ -54,6 +54,8 @@ struct TrackSummary: Encodable {
     /// Last frame of the earlier run this one resumed after.
     var resumedAfterFrame: Int?
     var outputs: [String: String] = [:]
+    /// With `--prompts`: the keyframes, the merge rule and what this run tracked.
+    var keyframes: KeyframeSummary? = nil
 
     init(request: TrackRequest, info: VideoInfo, modelName: String, modelSize: Int) {
         input = Input(path: info.path, width: info.width, height: info.height, codec: info.codec,
@@ -134,5 +136,33 @@ struct TrackSummary: Encodable {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(self), to: url)
+    }
+}
+
+/// summary.json's `keyframes`.
+struct KeyframeSummary: Encodable {
+    struct Object: Encodable {
+        var id: Int
+        var name: String?
+        /// Frames of the object's keyframes; `absent` those where it is out of view.
+        var frames: [Int]
+        var absent: [Int]
+    }
+    var prompts: String
+    var merge: String
+    var objects: [Object]
+    /// Frames this run propagated forward / backward (all objects): small after an `--update`.
+    var trackedForward: Int
+    var trackedBackward: Int
+
+    init(_ plan: KeyframePlan, merge: KeyframeMerge, forwardFrames: Int, backwardFrames: Int) {
+        prompts = plan.source
+        self.merge = merge.rawValue
+        objects = plan.objects.map { o in
+            Object(id: o.id, name: o.name, frames: o.keyframes.filter { !$0.absent }.map(\.frame),
+                   absent: o.keyframes.filter(\.absent).map(\.frame))
+        }
+        trackedForward = forwardFrames
+        trackedBackward = backwardFrames
     }
 }

@@ -27,6 +27,16 @@ struct Track: ParsableCommand {
     @Option(help: "JSON file with objects instead of --box: [{\"id\": 1, \"name\": \"car\", \"box\": [x0, y0, x1, y1]}].")
     var objects: String?
 
+    @Option(help: ArgumentHelp("Keyframes instead of --box/--objects: per object any number of frames with a box, points, a mask PNG or \"absent\"; each propagates forward and backward to the object's neighbouring keyframes.",
+                               discussion: #"{"objects": [{"id": 1, "name": "car", "keyframes": [{"frame": 0, "box": [x0, y0, x1, y1]}, {"frame": 40, "points": [[x, y, 1], [x, y, 0]]}, {"frame": 80, "mask": "car_80.png"}, {"frame": 120, "absent": true}]}]}; mask paths relative to the file, pixels above 127 are the object."#))
+    var prompts: String?
+
+    @Flag(help: "With --prompts: apply the keyframes to the run already in --out, recomputing only the frames changed keyframes reach.")
+    var update = false
+
+    @Option(help: "With --prompts, how a frame between two keyframes picks between their propagations: surer (the one the tracker accepted and rated higher) or nearer (from the nearer keyframe).")
+    var merge: KeyframeMerge = .surer
+
     @Option(help: "Frame (0-based) the boxes refer to; tracking starts there.")
     var startFrame = 0
 
@@ -80,8 +90,19 @@ struct Track: ParsableCommand {
     var verbose = false
 
     func validate() throws {
-        guard !boxes.isEmpty || objects != nil else {
-            throw ValidationError("give the objects: --box x0,y0,x1,y1 (repeatable) or --objects FILE.json")
+        if prompts != nil {
+            guard boxes.isEmpty && objects == nil else {
+                throw ValidationError("--prompts gives every object's keyframes: drop --box/--objects")
+            }
+            guard !backward && startFrame == 0 else {
+                throw ValidationError("--prompts propagates both ways from frames it names: drop --backward/--start-frame")
+            }
+            guard !adaptOptions.adapt else { throw ValidationError("--adapt cannot be combined with --prompts yet") }
+        } else {
+            guard !update else { throw ValidationError("--update applies a --prompts file to an earlier run: give --prompts") }
+            guard !boxes.isEmpty || objects != nil else {
+                throw ValidationError("give the objects: --box x0,y0,x1,y1 (repeatable), --objects FILE.json or --prompts FILE.json")
+            }
         }
         guard boxes.isEmpty || objects == nil else { throw ValidationError("use --box or --objects, not both") }
         guard startFrame >= 0 else { throw ValidationError("--start-frame must be 0 or more") }
@@ -95,17 +116,21 @@ struct Track: ParsableCommand {
     }
 
     func run() throws {
-        let specs = try objectSpecs()
+        let plan = try prompts.map { try KeyframePlan.read(path: $0) }
+        let specs = plan == nil ? try objectSpecs() : []
         // Read before anything is loaded or created, so a bad file costs nothing and leaves no folder.
         var settings = try trackerSettings.map(TrackerSettings.read(json:)) ?? TrackerSettings()
         if let margin { settings.margin = margin }
         if let minScore { settings.minScore = minScore }
         if maskPrompt { settings.useMaskPrompt = true }
-        let request = TrackRequest(
+        var request = TrackRequest(
             video: URL(fileURLWithPath: video), folderFrameRate: Rational(Int((fps * 1000).rounded()), 1000), objects: specs,
             startFrame: startFrame, backward: backward, settings: settings, output: URL(fileURLWithPath: out, isDirectory: true),
             startNumber: startNumber, matteVideo: matteVideo, resume: resume,
             adaptation: adaptOptions.adapt ? AdaptationRequest(settings: adaptOptions.settings, maskPath: mask) : nil)
+        request.prompts = plan
+        request.merge = merge
+        request.update = update
         let job = try TrackJob(request)
         let info = job.info
         // Armed before the model loads, so a Ctrl-C during loading also ends in a clean,
@@ -172,3 +197,5 @@ struct Track: ParsableCommand {
         return specs
     }
 }
+
+extension KeyframeMerge: ExpressibleByArgument {}

@@ -1,0 +1,121 @@
+import Foundation
+import Tracking
+
+// Which propagations a keyframe plan needs, and how the two that reach a frame are merged.
+
+/// One keyframe's propagation in one direction, up to (not into) the object's neighbouring keyframe.
+struct Propagation: Hashable, Sendable {
+    var id: Int
+    var forward: Bool
+    /// The keyframe it starts from.
+    var frame: Int
+    /// The keyframe's content (see `KeyframeFingerprint`): a changed keyframe is a new propagation.
+    var fingerprint: String
+    /// Last frame it must reach, inclusive: forward, the frame before the next keyframe (nil: to
+    /// the end of the video); backward, the frame after the previous keyframe (0 when none).
+    var end: Int?
+
+    /// Its name in the store's done list (without `end`: a propagation cut short by a new keyframe
+    /// is the same propagation, and its frames stay valid).
+    var key: String { "\(id)/\(forward ? "forward" : "backward")/\(frame)/\(fingerprint)" }
+
+    /// Whether it reaches `t` (the keyframe's own frame excluded).
+    func covers(_ t: Int) -> Bool {
+        if forward { return t > frame && (end.map { t <= $0 } ?? true) }
+        return t < frame && t >= (end ?? 0)
+    }
+
+    /// Whether there is anything to track (neighbouring keyframes on adjacent frames leave nothing).
+    var isEmpty: Bool { forward ? (end.map { $0 <= frame } ?? false) : (end ?? 0) >= frame }
+}
+
+/// How far a finished propagation got: `through` its last frame, and whether that was the video's end.
+struct PropagationProgress: Codable, Hashable, Sendable {
+    var through: Int
+    var reachedEnd: Bool
+
+    /// Whether the frames `needed` asks for are all there.
+    func satisfies(_ needed: Propagation) -> Bool {
+        if needed.forward {
+            guard let end = needed.end else { return reachedEnd }
+            return through >= end || reachedEnd
+        }
+        return through <= (needed.end ?? 0)
+    }
+}
+
+/// A keyframe's content as a stable string: box, points and the mask file's bytes (FNV-1a),
+/// so an edited mask with the same name is a new keyframe.
+enum KeyframeFingerprint {
+    static func of(_ k: KeyframePlan.Keyframe) throws -> String {
+        var text = "f\(k.frame)"
+        if k.absent { text += "absent" }
+        if let b = k.box { text += "b\(b.x0),\(b.y0),\(b.x1),\(b.y1)" }
+        for p in k.points { text += "p\(p.x),\(p.y),\(p.positive ? 1 : 0)" }
+        if let path = k.maskPath { text += "m" + hex(fnv1a(try Data(contentsOf: URL(fileURLWithPath: path)))) }
+        return hex(fnv1a(Data(text.utf8)))
+    }
+
+    static func fnv1a(_ data: Data) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in data {
+            h ^= UInt64(byte)
+            h = h &* 0x0000_0100_0000_01b3
+        }
+        return h
+    }
+
+    static func hex(_ v: UInt64) -> String { String(v, radix: 16) }
+}
+
+/// The propagations a plan needs: forward and backward from every present keyframe, each
+/// stopping before the object's neighbouring keyframe (an absent one too).
+enum KeyframeSchedule {
+    static func propagations(_ plan: KeyframePlan, fingerprints: [Int: [Int: String]]) -> [Propagation] {
+        var out: [Propagation] = []
+        for o in plan.objects {
+            let keys = o.keyframes
+            for (n, k) in keys.enumerated() where !k.absent {
+                let print = fingerprints[o.id]?[k.frame] ?? ""
+                let next = n + 1 < keys.count ? keys[n + 1].frame - 1 : nil
+                let previous = n > 0 ? keys[n - 1].frame + 1 : 0
+                out.append(Propagation(id: o.id, forward: true, frame: k.frame, fingerprint: print, end: next))
+                out.append(Propagation(id: o.id, forward: false, frame: k.frame, fingerprint: print, end: previous))
+            }
+        }
+        return out.filter { !$0.isEmpty }
+    }
+}
+
+/// Between two keyframes each frame has two answers, one propagated from either side: which one
+/// the frame keeps.
+public enum KeyframeMerge: String, Sendable, Codable, CaseIterable {
+    /// The answer propagated from the nearer keyframe (forward on a tie): errors grow with the
+    /// distance propagated.
+    case nearer
+    /// The answer the tracker accepted, and of two accepted ones the one the model scored higher
+    /// (its predicted IoU); the nearer one when neither was accepted or on a tie.
+    case surer
+    /// As `surer`, but comparing the tracker's combined candidate score.
+    case combined
+
+    public enum Side: Sendable { case forward, backward }
+
+    /// `forward`/`backward`: the answers and the distance each was propagated; nil where no
+    /// propagation reaches. Which one the frame keeps; nil when neither reaches.
+    public func choose(forward: (ObjectFrame, distance: Int)?, backward: (ObjectFrame, distance: Int)?) -> Side? {
+        guard let f = forward else { return backward == nil ? nil : .backward }
+        guard let b = backward else { return .forward }
+        let nearer: Side = f.distance <= b.distance ? .forward : .backward
+        switch self {
+        case .nearer:
+            return nearer
+        case .surer, .combined:
+            let (ft, bt) = (f.0.state == .tracked, b.0.state == .tracked)
+            if ft != bt { return ft ? .forward : .backward }
+            let (fc, bc) = self == .surer ? (f.0.score, b.0.score) : (f.0.choice?.combined ?? 0, b.0.choice?.combined ?? 0)
+            guard ft, fc != bc else { return nearer }
+            return fc > bc ? .forward : .backward
+        }
+    }
+}

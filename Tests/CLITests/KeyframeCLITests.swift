@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `track --prompts` end to end with the tiny random-weight model: flags, outputs over every
+/// frame, `--update`, and memory that does not grow with the clip.
+@Suite("stablesam track --prompts", .serialized)
+struct KeyframeCLITests {
+    let accept = ["--min-score=-100"]
+
+    func prompts(_ s: Scratch, _ json: String) throws -> String {
+        try Data(json.utf8).write(to: s.file("prompts.json"))
+        return s.path("prompts.json")
+    }
+
+    @Test("--prompts excludes --box, --backward and --start-frame; --update needs --prompts")
+    func flagRules() throws {
+        let s = try Scratch()
+        try TrackCLI.makeClip(s.file("clip.mp4"), frames: 3)
+        let p = try prompts(s, #"{"objects": [{"id": 1, "keyframes": [{"frame": 0, "box": [4, 12, 18, 26]}]}]}"#)
+        for (extra, says) in [(["--prompts", p, "--box", "1,1,9,9"], "drop --box"), (["--prompts", p, "--backward"], "drop --backward"),
+                              (["--prompts", p, "--start-frame", "1"], "drop --backward/--start-frame"),
+                              (["--box", "1,1,9,9", "--update"], "give --prompts")] {
+            let r = try TrackCLI.run(["track", s.path("clip.mp4"), "--model", TrackCLI.tinyModel, "--out", s.path("out")] + extra)
+            #expect(r.status != 0 && r.stderr.contains(says), "\(extra): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: s.path("out")))
+        }
+    }
+
+    @Test("two objects from keyframes on frames 2 and 5: every frame written, the manifest lists the keyframes; --update is needed to reuse the folder")
+    func outputsAndUpdate() throws {
+        let s = try Scratch()
+        try TrackCLI.makeClip(s.file("clip.mp4"))
+        let p = try prompts(s, #"""
+            {"objects": [{"id": 1, "name": "red", "keyframes": [{"frame": 2, "box": [8, 10, 26, 28]}, {"frame": 6, "points": [[23, 19, 1]]}]},
+                         {"id": 2, "keyframes": [{"frame": 5, "box": [38, 28, 50, 42]}]}]}
+            """#)
+        let args = ["track", s.path("clip.mp4"), "--model", TrackCLI.tinyModel, "--out", s.path("out"), "--quiet", "--prompts", p] + accept
+        let r = try TrackCLI.run(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(s.list("out/frames").count == 8 && s.list("out/masks/1").count == 8 && s.list("out/masks/2").count == 8)
+        #expect(try TrackCLI.frameTimes(s.file("out/overlay.mp4")).count == 8)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: s.file("out/summary.json"))) as! [String: Any]
+        let k = summary["keyframes"] as! [String: Any]
+        let objects = k["objects"] as! [[String: Any]]
+        #expect(objects.map { $0["frames"] as! [Int] } == [[2, 6], [5]])
+        #expect(k["merge"] as? String == "surer")
+        // forward 3-5, 7 (object 1) and 6-7 (object 2); backward 1-0 and 5-3 (object 1), 4-0 (object 2).
+        #expect((k["tracked_forward"] as? Int, k["tracked_backward"] as? Int) == (6, 10))
+        let again = try TrackCLI.run(args)
+        #expect(again.status != 0 && again.stderr.contains("--update"), "\(again.stderr)")
+        let updated = try TrackCLI.run(args + ["--update"])
+        #expect(updated.status == 0, "\(updated.stderr)")
+        let k2 = (try JSONSerialization.jsonObject(with: Data(contentsOf: s.file("out/summary.json"))) as! [String: Any])["keyframes"] as! [String: Any]
+        #expect((k2["tracked_forward"] as? Int, k2["tracked_backward"] as? Int) == (0, 0), "nothing changed, nothing tracked")
+    }
+
+    /// Peak resident memory of one run of the binary, kilobytes (wait4's rusage of that child alone).
+    func peakMemory(_ arguments: [String]) throws -> Int {
+        let argv = try [CLIRunner.executable.path] + arguments
+        var pid: pid_t = 0
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        guard posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ) == 0 else { throw TrackCLI.Failure(description: "spawn failed") }
+        var status: Int32 = 0
+        var usage = rusage()
+        _ = wait4(pid, &status, 0, &usage)
+        guard status == 0 else { throw TrackCLI.Failure(description: "\(arguments) exited with status \(status)") }
+        return usage.ru_maxrss
+    }
+
+    @Test("memory stays flat from a 100-frame to a 500-frame clip (keyframes at both ends: both passes run)")
+    func memoryIsFlat() throws {
+        let s = try Scratch()
+        var peak: [Int: Int] = [:]
+        for frames in [100, 500] {
+            try TrackCLI.makeClip(s.file("clip\(frames).mp4"), size: (320, 240), frames: frames, rate: 25)
+            let p = s.path("p\(frames).json")
+            try Data(#"{"objects": [{"id": 1, "keyframes": [{"frame": 0, "box": [4, 12, 18, 26]}, {"frame": \#(frames - 1), "box": [40, 12, 60, 30]}]}]}"#.utf8)
+                .write(to: URL(fileURLWithPath: p))
+            peak[frames] = try peakMemory(["track", s.path("clip\(frames).mp4"), "--model", TrackCLI.tinyModel, "--quiet",
+                                           "--out", s.path("out\(frames)"), "--prompts", p] + accept)
+            #expect(s.list("out\(frames)/frames").count == frames)
+        }
+        // Holding every frame would add 400 x 230 KB (RGB) = 92 MB; masks alone 400 x 77 KB = 31 MB.
+        let (small, large) = (peak[100]!, peak[500]!)
+        #expect(large - small < 12_000, "peak RSS \(small) KB at 100 frames, \(large) KB at 500")
+    }
+}

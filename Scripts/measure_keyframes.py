@@ -27,13 +27,25 @@ from measure_tracking import clips  # noqa: E402  (same clip folders)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def gt_box(annotations, frame, obj):
-    names = sorted(os.listdir(annotations))
-    m = np.array(Image.open(os.path.join(annotations, names[frame])))
-    ys, xs = np.nonzero(m == obj)
+def gt_masks(annotations):
+    return [np.array(Image.open(os.path.join(annotations, n))) for n in sorted(os.listdir(annotations))]
+
+
+def gt_box(masks, frame, obj):
+    ys, xs = np.nonzero(masks[frame] == obj)
     if len(xs) == 0:
         return None
     return [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
+
+
+def visible(masks, obj):
+    """Frames where the object shows at least a quarter of its median area: where a person
+    would correct it (a sliver at the frame edge is not worth a box)."""
+    areas = np.array([(m == obj).sum() for m in masks])
+    present = areas[areas > 0]
+    if len(present) == 0:
+        return set()
+    return {t for t, a in enumerate(areas) if a >= 0.25 * np.median(present)}
 
 
 def evaluate(binary, out, gt, work):
@@ -71,6 +83,7 @@ def main():
     rows, problems = [], []
     for clip in clips(a.folder):
         name, video, gt, objs = clip
+        masks = gt_masks(gt)
         work = tempfile.mkdtemp(prefix=f"kf-{name}-")
         boxes = os.path.join(work, "boxes.json")
         json.dump(objs, open(boxes, "w"))
@@ -84,20 +97,21 @@ def main():
             json.dump(plan, open(prompts, "w"))
             track(a.binary, video, prompts, out, merge, False, extra)
             jf, per = evaluate(a.binary, out, gt, work)
-            scores, recomputed = [jf], []
+            scores, recomputed, others_changed = [jf], [], 0
             for _ in range(a.corrections):
                 # The worst frame over all objects, keyframes excluded.
                 worst = None
                 for o in plan["objects"]:
                     keyed = {k["frame"] for k in o["keyframes"]}
+                    shown = visible(masks, o["id"])
                     for t, j in enumerate(per.get(o["id"], [])):
-                        if t not in keyed and gt_box(gt, t, o["id"]) and (worst is None or j < worst[0]):
+                        if t not in keyed and t in shown and (worst is None or j < worst[0]):
                             worst = (j, o, t)
                 if worst is None:
                     break
                 _, o, t = worst
                 before = frames_json(out)
-                o["keyframes"].append({"frame": t, "box": gt_box(gt, t, o["id"])})
+                o["keyframes"].append({"frame": t, "box": gt_box(masks, t, o["id"])})
                 o["keyframes"].sort(key=lambda k: k["frame"])
                 json.dump(plan, open(prompts, "w"))
                 k = track(a.binary, video, prompts, out, merge, True, extra)
@@ -110,12 +124,16 @@ def main():
                     f = int(n.split(".")[0])
                     if lo < f < hi:
                         continue
-                    if objects != before[n]:
-                        problems.append(f"{name} {merge}: correction at {t} changed frame {f} outside ({lo}, {hi})")
+                    mine = [x for x in objects if x["id"] == o["id"]]
+                    if mine != [x for x in before[n] if x["id"] == o["id"]]:
+                        problems.append(f"{name} {merge}: correction of {o['id']} at {t} changed its frame {f} outside ({lo}, {hi})")
+                    elif objects != before[n]:
+                        others_changed += 1
                 jf, per = evaluate(a.binary, out, gt, work)
                 scores.append(jf)
             row[merge] = scores
             row[f"{merge}_recomputed"] = recomputed
+            row[f"{merge}_other_objects_changed_outside"] = others_changed
         rows.append(row)
         print(json.dumps(row), flush=True)
     means = {"clip": "mean", "track": float(np.mean([r["track"] for r in rows]))}

@@ -22,15 +22,38 @@ enum ExclusivePixels {
         }
     }
 
-    /// The answers with contested pixels given to one claim each: higher rank, then higher model
+    /// The answers with contested pixels given to one claim each: higher rank, then the object that
+    /// had the pixel on the previous frame (`previousOwner`, object ids, 0 for none: so an object
+    /// sliding onto a neighbour does not take it over once their scores tie), then higher model
     /// score, then the earlier object.
-    static func resolve(_ claims: [Claim], width: Int, height: Int) -> [ObjectFrame] {
+    static func resolve(_ claims: [Claim], previousOwner: [UInt8]?, width: Int, height: Int) -> [ObjectFrame] {
         var answers = claims.map(\.answer)
-        let tracked = claims.indices.filter { claims[$0].answer.state == .tracked && claims[$0].answer.area > 0 }
+        var tracked = claims.indices.filter { claims[$0].answer.state == .tracked && claims[$0].answer.area > 0 }
         guard tracked.count > 1 else { return answers }
-        func beats(_ i: Int, _ j: Int) -> Bool {
+        // An answer lying mostly where another object, tracked on this frame too, was on the
+        // previous one has slid onto it (or found it as a look-alike): it is not this object.
+        if let previousOwner {
+            let ids = Set(tracked.map { claims[$0].answer.id })
+            var dropped: Set<Int> = []
+            for i in tracked where claims[i].rank != .keyframe {
+                let a = claims[i].answer
+                var onOther = 0
+                for p in a.mask.indices where a.mask[p] {
+                    let o = Int(previousOwner[p])
+                    if o != 0 && o != a.id && ids.contains(o) { onOther += 1 }
+                }
+                if 2 * onOther > a.area { dropped.insert(i) }
+            }
+            for i in dropped { taken(&answers[i], width: width, height: height) }
+            tracked.removeAll { dropped.contains($0) }
+        }
+        func beats(_ i: Int, _ j: Int, at p: Int) -> Bool {
             let (a, b) = (claims[i], claims[j])
             if a.rank != b.rank { return a.rank > b.rank }
+            if let owner = previousOwner?[p], owner != 0 {
+                let (ai, bi) = (Int(owner) == a.answer.id, Int(owner) == b.answer.id)
+                if ai != bi { return ai }
+            }
             if a.answer.score != b.answer.score { return a.answer.score > b.answer.score }
             return i < j
         }
@@ -39,7 +62,7 @@ enum ExclusivePixels {
             var owner: Int?
             for i in tracked where claims[i].answer.mask[p] {
                 if let o = owner {
-                    if beats(i, o) { answers[o].mask[p] = false; lost[o] += 1; owner = i } else { answers[i].mask[p] = false; lost[i] += 1 }
+                    if beats(i, o, at: p) { answers[o].mask[p] = false; lost[o] += 1; owner = i } else { answers[i].mask[p] = false; lost[i] += 1 }
                 } else {
                     owner = i
                 }
@@ -48,17 +71,21 @@ enum ExclusivePixels {
         for i in tracked where lost[i] > 0 {
             let area = claims[i].answer.area - lost[i]
             if 2 * area < claims[i].answer.area {
-                // The record keeps what the model said; the frame emits nothing of it.
-                answers[i].state = .occluded
-                answers[i].rejection = "taken by another object"
-                answers[i].mask = [Bool](repeating: false, count: width * height)
-                answers[i].area = 0
-                answers[i].box = nil
+                taken(&answers[i], width: width, height: height)
             } else {
                 answers[i].area = area
                 answers[i].box = Box.bounding(answers[i].mask, width: width, height: height)
             }
         }
         return answers
+    }
+
+    /// The record keeps what the model said; the frame emits nothing of it.
+    private static func taken(_ a: inout ObjectFrame, width: Int, height: Int) {
+        a.state = .occluded
+        a.rejection = "taken by another object"
+        a.mask = [Bool](repeating: false, count: width * height)
+        a.area = 0
+        a.box = nil
     }
 }

@@ -220,10 +220,15 @@ struct KeyframeRun<Model: Segmenting> {
         var stats = plan.objects.map { ObjectStability(id: $0.id, name: $0.name) }
         var previous: [[Bool]?] = plan.objects.map { _ in nil }
         let reader = try VideoReader(url: videoURL, folderFrameRate: folderFrameRate)
+        var owner: [UInt8]?
         while let frame = try reader.next() {
             let t = frame.index
             let claims = try ExclusivePixels.resolve(plan.objects.map { try answer(for: $0, at: t, all: all) },
-                                                     width: width, height: height)
+                                                     previousOwner: owner, width: width, height: height)
+            owner = [UInt8](repeating: 0, count: width * height)
+            for a in claims where a.state == .tracked {
+                for i in a.mask.indices where a.mask[i] { owner![i] = UInt8(a.id) }
+            }
             var results: [ObjectFrame] = []
             for (n, answer) in claims.enumerated() {
                 if answer.state == .tracked {

@@ -77,12 +77,13 @@ public final class MaskDecoder: Layer {
 
     /// One prompt against one image embedding.
     /// imageEmbedding, imagePE, dense: [1, C, h, w]; sparse: [1, n, C]
-    /// -> (lowResMasks [1, M, 4h, 4w], iou [1, M]) with M = 3 (multimask) or 1.
+    /// -> (lowResMasks [1, M, 4h, 4w], iou [1, M]) with M = 3 (multimask) or 1, and the Stable-SAM
+    /// plugin's route [1, 2] (a1 deformed, a2 regular) when one is attached.
     public func callAsFunction(imageEmbedding: Tensor, imagePE: Tensor, sparse: Tensor, dense: Tensor,
-                               multimask: Bool) -> (masks: Tensor, iou: Tensor) {
-        let (masks, iou) = predictMasks(imageEmbedding: imageEmbedding, imagePE: imagePE, sparse: sparse, dense: dense)
+                               multimask: Bool) -> (masks: Tensor, iou: Tensor, route: Tensor?) {
+        let (masks, iou, route) = predictMasks(imageEmbedding: imageEmbedding, imagePE: imagePE, sparse: sparse, dense: dense)
         let range = multimask ? 1..<numMaskTokens : 0..<1
-        return (masks.slice(axis: 1, range), iou.slice(axis: 1, range))
+        return (masks.slice(axis: 1, range), iou.slice(axis: 1, range), route)
     }
 
     /// `predictMasks` up to what block `block`'s token->image hook receives, and no further
@@ -95,14 +96,15 @@ public final class MaskDecoder: Layer {
                                       points: Tensor.concatenate([outputTokens, sparse], axis: 1))
     }
 
-    /// All mask tokens: (masks [B, numMaskTokens, 4h, 4w], iou [B, numMaskTokens]).
-    public func predictMasks(imageEmbedding: Tensor, imagePE: Tensor, sparse: Tensor, dense: Tensor) -> (Tensor, Tensor) {
+    /// All mask tokens: (masks [B, numMaskTokens, 4h, 4w], iou [B, numMaskTokens], the plugin's route [B, 2] or nil).
+    public func predictMasks(imageEmbedding: Tensor, imagePE: Tensor, sparse: Tensor, dense: Tensor)
+        -> (masks: Tensor, iou: Tensor, route: Tensor?) {
         let c = config.transformerDim, n = numMaskTokens
         let outputTokens = Tensor.concatenate([iouToken.weight, maskTokens.weight], axis: 0).reshaped([1, 1 + n, c])
         let tokens = Tensor.concatenate([outputTokens, sparse], axis: 1)
         let src = imageEmbedding + dense
         let (h, w) = (src.shape[2], src.shape[3])
-        let (hs, keys) = transformer(image: src, imagePE: imagePE, points: tokens)
+        let (hs, keys, route) = transformer(image: src, imagePE: imagePE, points: tokens)
         let iouTokenOut = hs.slice(axis: 1, 0..<1).reshaped([1, c])
 
         let grid = keys.permuted([0, 2, 1]).reshaped([1, c, h, w])
@@ -115,6 +117,6 @@ public final class MaskDecoder: Layer {
         }
         let hyperIn = Tensor.concatenate(hyper, axis: 0)     // [n, C/8]
         let masks = hyperIn.matmul(upscaled.reshaped([c / 8, uh * uw])).reshaped([1, n, uh, uw])
-        return (masks, iouPredictionHead(iouTokenOut))
+        return (masks, iouPredictionHead(iouTokenOut), route)
     }
 }

@@ -130,20 +130,20 @@ public final class Predictor {
         let pe = model.promptEncoder
         let sparse = pe.sparseEmbeddings(points: points, box: box)
         let dense = pe.denseEmbeddings(mask: prompt.maskInput.map { $0.reshaped([1, 1, $0.dim(-2), $0.dim(-1)]) })
-        let (lowRes, iou): (Tensor, Tensor)
+        let (lowRes, iou, route): (Tensor, Tensor, Tensor?)
         switch tokens {
         case .single, .multimask:
-            (lowRes, iou) = model.maskDecoder(imageEmbedding: embedding, imagePE: densePE, sparse: sparse,
+            (lowRes, iou, route) = model.maskDecoder(imageEmbedding: embedding, imagePE: densePE, sparse: sparse,
                                               dense: dense, multimask: tokens == .multimask)
         case .all:
-            (lowRes, iou) = model.maskDecoder.predictMasks(imageEmbedding: embedding, imagePE: densePE, sparse: sparse, dense: dense)
+            (lowRes, iou, route) = model.maskDecoder.predictMasks(imageEmbedding: embedding, imagePE: densePE, sparse: sparse, dense: dense)
         }
         let logits = model.postprocessMasks(lowRes, inputSize: inputSize, originalSize: originalSize)
         let m = lowRes.shape[1]
         return Prediction(logits: logits.reshaped([m, h, w]), iou: iou.storage,
                           lowResLogits: lowRes.reshaped([m, lowRes.shape[2], lowRes.shape[3]]),
                           sparseEmbeddings: sparse, denseEmbeddings: dense,
-                          route: model.plugin.flatMap { $0.lastRoute?.storage })
+                          route: route?.storage)
     }
 
     /// The current image embedding averaged under each mask, weighted by the mask's probability

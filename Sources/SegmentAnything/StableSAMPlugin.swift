@@ -144,8 +144,6 @@ public final class StableSAMPlugin: Layer, TokenToImageFeatures {
     public var route: Route = .auto
     /// Where the weights came from (plugin file metadata); empty for a freshly built plugin.
     public var info = PluginInfo()
-    /// Route weights [B, 2] (a1 deformed, a2 regular) of the last decoder call.
-    public private(set) var lastRoute: Tensor?
     /// Set to keep `lastStages` (costs a copy of three feature maps per call).
     public var recordsStages = false
     public private(set) var lastStages: Stages?
@@ -171,13 +169,15 @@ public final class StableSAMPlugin: Layer, TokenToImageFeatures {
         try walk.module("drp", drp)
     }
 
-    public func features(queries: Tensor, keys: Tensor, keyPE: Tensor, grid: (h: Int, w: Int)) -> (values: Tensor, keyPE: Tensor) {
+    /// -> the values and key encoding token->image attention reads, and the route [B, 2] (a1
+    /// deformed, a2 regular) they were mixed with.
+    public func features(queries: Tensor, keys: Tensor, keyPE: Tensor, grid: (h: Int, w: Int))
+        -> (values: Tensor, keyPE: Tensor, route: Tensor?) {
         let (b, hw, c) = (keys.shape[0], keys.shape[1], keys.shape[2])
         precondition(c == embeddingDim && hw == grid.h * grid.w, "plugin C=\(embeddingDim) given keys \(keys.shape) on \(grid)")
         if route == .regular {
-            lastRoute = Tensor(shape: [b, 2], storage: (0..<b).flatMap { _ in [0, 1] as [Float] })
             lastStages = nil
-            return (keys, keyPE)
+            return (keys, keyPE, Tensor(shape: [b, 2], storage: (0..<b).flatMap { _ in [0, 1] as [Float] }))
         }
         let (sample, offsets) = dsp(keys: keys, grid: grid, offsetScale: options.offsetScale)
         let a: Tensor
@@ -198,9 +198,8 @@ public final class StableSAMPlugin: Layer, TokenToImageFeatures {
         if options.keyPositionalEncoding == .deformed {
             pe = Self.mix(deformedPositionalEncoding(offsets, grid: grid), keyPE.reshaped([-1, hw, c]), route: a)
         }
-        lastRoute = a
         lastStages = recordsStages ? Stages(offsets: offsets, sample: sample, values: values) : nil
-        return (values, pe)
+        return (values, pe, a)
     }
 
     /// `a1 * sample + a2 * regular` per prompt with the transpose folded in (it runs at every

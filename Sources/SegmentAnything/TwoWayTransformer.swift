@@ -102,14 +102,15 @@ public final class TwoWayAttentionBlock: Layer {
         return norm1(q0 + selfAttn(q: q, k: q, v: q0))
     }
 
-    /// queries: [B, Nt, C], keys: [B, HW, C] on an h x w grid -> updated (queries, keys)
+    /// queries: [B, Nt, C], keys: [B, HW, C] on an h x w grid -> updated (queries, keys), and the
+    /// hook's route weights [B, 2] when it has them
     func callAsFunction(queries q0: Tensor, keys k0: Tensor, queryPE: Tensor, keyPE: Tensor,
-                        grid: (h: Int, w: Int)) -> (Tensor, Tensor) {
+                        grid: (h: Int, w: Int)) -> (Tensor, Tensor, route: Tensor?) {
         var queries = selfAttention(queries: q0, queryPE: queryPE)
 
         // Only this attention reads the hook's features; image->token below keeps the original keys.
-        let (values, valuesPE) = tokenToImageFeatures?.features(queries: queries, keys: k0, keyPE: keyPE,
-                                                                 grid: grid) ?? (k0, keyPE)
+        let (values, valuesPE, route) = tokenToImageFeatures?.features(queries: queries, keys: k0, keyPE: keyPE,
+                                                                        grid: grid) ?? (k0, keyPE, nil)
         let q = queries + queryPE
         let k = values + valuesPE
         queries = norm2(queries + crossAttnTokenToImage(q: q, k: k, v: values))
@@ -118,7 +119,7 @@ public final class TwoWayAttentionBlock: Layer {
 
         let q2 = queries + queryPE, k2 = k0 + keyPE
         let keys = norm4(k0 + crossAttnImageToToken(q: k2, k: q2, v: queries))
-        return (queries, keys)
+        return (queries, keys, route)
     }
 }
 
@@ -126,8 +127,9 @@ public final class TwoWayAttentionBlock: Layer {
 /// (Stable-SAM's DSP/DRP in block 2).
 public protocol TokenToImageFeatures: AnyObject {
     /// queries: [B, Nt, C] after norm1; keys, keyPE: [B, HW, C], row-major over an h x w grid
-    /// -> (values, their positional encoding), both [B, HW, C]. Attention keys are `values + keyPE`.
-    func features(queries: Tensor, keys: Tensor, keyPE: Tensor, grid: (h: Int, w: Int)) -> (values: Tensor, keyPE: Tensor)
+    /// -> (values, their positional encoding), both [B, HW, C], and route weights [B, 2] when the
+    /// features mix two sources (Stable-SAM's a1, a2). Attention keys are `values + keyPE`.
+    func features(queries: Tensor, keys: Tensor, keyPE: Tensor, grid: (h: Int, w: Int)) -> (values: Tensor, keyPE: Tensor, route: Tensor?)
 }
 
 public final class TwoWayTransformer: Layer {
@@ -161,22 +163,26 @@ public final class TwoWayTransformer: Layer {
         var keys = image.reshaped([b, c, h * w]).permuted([0, 2, 1])
         var queries = points
         for layer in layers[..<block] {
-            (queries, keys) = layer(queries: queries, keys: keys, queryPE: points, keyPE: keysPE, grid: (h, w))
+            (queries, keys, _) = layer(queries: queries, keys: keys, queryPE: points, keyPE: keysPE, grid: (h, w))
         }
         return (layers[block].selfAttention(queries: queries, queryPE: points), keys, keysPE, (h, w))
     }
 
-    /// image: [B, C, H, W], imagePE: [B, C, H, W], points: [B, Nt, C] -> (tokens [B, Nt, C], image [B, HW, C])
-    public func callAsFunction(image: Tensor, imagePE: Tensor, points: Tensor) -> (Tensor, Tensor) {
+    /// image: [B, C, H, W], imagePE: [B, C, H, W], points: [B, Nt, C] -> (tokens [B, Nt, C], image [B, HW, C],
+    /// the plugin's route [B, 2] when a block has one)
+    public func callAsFunction(image: Tensor, imagePE: Tensor, points: Tensor) -> (Tensor, Tensor, route: Tensor?) {
         let (b, c, h, w) = (image.shape[0], image.shape[1], image.shape[2], image.shape[3])
         let keysPE = imagePE.reshaped([b, c, h * w]).permuted([0, 2, 1])
         var keys = image.reshaped([b, c, h * w]).permuted([0, 2, 1])
         var queries = points
+        var route: Tensor?
         for layer in layers {
-            (queries, keys) = layer(queries: queries, keys: keys, queryPE: points, keyPE: keysPE, grid: (h, w))
+            let (q, k, r) = layer(queries: queries, keys: keys, queryPE: points, keyPE: keysPE, grid: (h, w))
+            (queries, keys) = (q, k)
+            route = r ?? route
         }
         let q = queries + points, k = keys + keysPE
         queries = normFinalAttn(queries + finalAttnTokenToImage(q: q, k: k, v: keys))
-        return (queries, keys)
+        return (queries, keys, route)
     }
 }

@@ -63,9 +63,9 @@ struct PluginGradientParityTests {
         let (sam, trainer) = try setUp(f, config)
         for i in 0..<f.sampleCount {
             let s = try f.sample(i)
-            let (masks, iou) = sam.maskDecoder.predictMasks(imageEmbedding: s.embedding, imagePE: trainer.imagePE,
-                                                             sparse: s.sparse, dense: s.dense)
-            let route = try #require(sam.plugin?.lastRoute)
+            let (masks, iou, answeredRoute) = sam.maskDecoder.predictMasks(imageEmbedding: s.embedding, imagePE: trainer.imagePE,
+                                                                            sparse: s.sparse, dense: s.dense)
+            let route = try #require(answeredRoute)
             let out = trainer.model(imageEmbedding: s.embedding, imagePE: trainer.imagePE, sparse: s.sparse, dense: s.dense)
             for (label, actual, expected) in [("masks", out.masks.value, masks), ("iou", out.iou.value, iou),
                                               ("route", out.route.value, route)] {

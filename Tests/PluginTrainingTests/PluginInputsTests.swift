@@ -10,9 +10,10 @@ import TestSupport
 struct PluginInputsTests {
     final class Recorder: TokenToImageFeatures {
         var seen: (queries: Tensor, keys: Tensor, keyPE: Tensor, grid: (h: Int, w: Int))?
-        func features(queries: Tensor, keys: Tensor, keyPE: Tensor, grid: (h: Int, w: Int)) -> (values: Tensor, keyPE: Tensor) {
+        func features(queries: Tensor, keys: Tensor, keyPE: Tensor, grid: (h: Int, w: Int))
+            -> (values: Tensor, keyPE: Tensor, route: Tensor?) {
             seen = (queries, keys, keyPE, grid)
-            return (keys, keyPE)
+            return (keys, keyPE, nil)
         }
     }
 

@@ -32,7 +32,7 @@ public struct TrackRequest: Sendable {
     /// `backward`, `startFrame` and `adaptation`.
     public var prompts: KeyframePlan?
     /// How a frame between two keyframes chooses between their propagations.
-    public var merge: KeyframeMerge = .surer
+    public var merge: KeyframeMerge = .nearer
     /// With `prompts`: reuse the run in `output`, recomputing only what changed keyframes affect.
     public var update = false
 

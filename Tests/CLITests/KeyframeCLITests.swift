@@ -48,7 +48,7 @@ struct KeyframeCLITests {
         let k = summary["keyframes"] as! [String: Any]
         let objects = k["objects"] as! [[String: Any]]
         #expect(objects.map { $0["frames"] as! [Int] } == [[2, 6], [5]])
-        #expect(k["merge"] as? String == "surer")
+        #expect(k["merge"] as? String == "nearer")
         // forward 3-5, 7 (object 1) and 6-7 (object 2); backward 1-0 and 5-3 (object 1), 4-0 (object 2).
         #expect((k["tracked_forward"] as? Int, k["tracked_backward"] as? Int) == (6, 10))
         let again = try TrackCLI.run(args)

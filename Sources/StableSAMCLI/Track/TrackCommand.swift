@@ -34,8 +34,8 @@ struct Track: ParsableCommand {
     @Flag(help: "With --prompts: apply the keyframes to the run already in --out, recomputing only the frames changed keyframes reach.")
     var update = false
 
-    @Option(help: "With --prompts, how a frame between two keyframes picks between their propagations: surer (the one the tracker accepted and rated higher) or nearer (from the nearer keyframe).")
-    var merge: KeyframeMerge = .surer
+    @Option(help: "With --prompts, how a frame between two keyframes picks between their propagations: nearer (from the nearer keyframe) or surer (the one the tracker accepted, and of two the one the model scored higher).")
+    var merge: KeyframeMerge = .nearer
 
     @Option(help: "Frame (0-based) the boxes refer to; tracking starts there.")
     var startFrame = 0

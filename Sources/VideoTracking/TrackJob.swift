@@ -21,6 +21,7 @@ public final class TrackJob {
     public init(_ request: TrackRequest) throws {
         self.request = request
         try ObjectList.check(request.objects, source: "objects")
+        try request.softMatte?.check()
         reader = try VideoReader(url: request.video, folderFrameRate: request.folderFrameRate)
         let info = reader.info
         self.info = info
@@ -48,7 +49,7 @@ public final class TrackJob {
                                                  layout: layout, log: { events(.log($0)) })
         }
         events(.trackingStarted)
-        let segmenter = TrackSegmenter(model: sam)
+        let segmenter = TrackSegmenter(model: sam, softAlpha: request.softMatte != nil)
         let (width, height, settings) = (info.width, info.height, request.settings)
         let tracker = resumeState.map {
             Tracker(model: segmenter, resuming: $0.tracker, width: width, height: height, settings: settings)
@@ -65,10 +66,12 @@ public final class TrackJob {
         if request.backward {
             outcome = try BackwardRun(videoURL: request.video, folderFrameRate: request.folderFrameRate, tracker: tracker,
                                       layout: layout, info: info, specs: request.objects, startFrame: request.startFrame,
-                                      startNumber: request.startNumber, matteVideo: request.matteVideo, stop: stop).run(events: events)
+                                      startNumber: request.startNumber, matteVideo: request.matteVideo, stop: stop,
+                                      softMatte: request.softMatte).run(events: events)
         } else {
             let writer = try TrackWriter(layout: layout, info: info, objects: request.objects, startFrame: request.startFrame,
-                                         startNumber: request.startNumber, matteVideo: request.matteVideo)
+                                         startNumber: request.startNumber, matteVideo: request.matteVideo,
+                                         softMatte: request.softMatte)
             outcome = try TrackRun(reader: reader, tracker: tracker, writer: writer, startFrame: request.startFrame,
                                    resumedThrough: resumeState?.frame, stop: stop).run(events: events)
         }

@@ -28,10 +28,12 @@ public struct TrackRequest: Sendable {
     public var resume: Bool
     /// Adapt the Stable-SAM plugin to the start frame before tracking; nil: use the model as given.
     public var adaptation: AdaptationRequest?
+    /// Soft mattes (`--soft`: masks_soft/, optionally EXR) beside the binary ones; nil: binary only.
+    public var softMatte: SoftMatteRequest?
 
     public init(video: URL, folderFrameRate: Rational, objects: [ObjectSpec], startFrame: Int = 0, backward: Bool = false,
                 settings: TrackerSettings = TrackerSettings(), output: URL, startNumber: Int = 0, matteVideo: Bool = false,
-                resume: Bool = false, adaptation: AdaptationRequest? = nil) {
+                resume: Bool = false, adaptation: AdaptationRequest? = nil, softMatte: SoftMatteRequest? = nil) {
         self.video = video
         self.folderFrameRate = folderFrameRate
         self.objects = objects
@@ -43,6 +45,7 @@ public struct TrackRequest: Sendable {
         self.matteVideo = matteVideo
         self.resume = resume
         self.adaptation = adaptation
+        self.softMatte = softMatte
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import SegmentAnything
 import Tensor
 import Tracking
@@ -8,10 +9,13 @@ import Tracking
 final class TrackSegmenter: Segmenting {
     typealias MaskHint = Tensor
     let predictor: Predictor
+    /// Also give each candidate its soft alpha (sigmoid of the frame-size logits), for soft mattes.
+    let softAlpha: Bool
     private static let outputs: [CandidateOutput] = [.single, .multi1, .multi2, .multi3]
 
-    init(model: Sam) {
+    init(model: Sam, softAlpha: Bool = false) {
         predictor = Predictor(model: model)
+        self.softAlpha = softAlpha
     }
 
     func encode(_ frame: FramePixels) throws {
@@ -38,11 +42,13 @@ final class TrackSegmenter: Segmenting {
                     if v > 1 { strong += 1 }
                     if v > -1 { weak += 1 }
                 }
+                // sigmoid(v) >= 0.5 where v > 0 and <= 0.5 elsewhere: the soft matte agrees with the binary mask.
+                let alpha = softAlpha ? (0..<plane).map { 1 / (1 + expf(-logits[k * plane + $0])) } : nil
                 return Segmentation(mask: mask, score: Double(prediction.iou[k]),
                                     stability: weak > 0 ? Double(strong) / Double(weak) : nil,
                                     hint: prediction.lowResLogits.slice(axis: 0, k..<(k + 1)).reshaped([1, side0, side1]),
                                     route: route, output: Self.outputs[k],
-                                    appearance: features[k].isEmpty ? nil : features[k])
+                                    appearance: features[k].isEmpty ? nil : features[k], alpha: alpha)
             }
         }
     }

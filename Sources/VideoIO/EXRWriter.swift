@@ -2,7 +2,8 @@ import Foundation
 internal import COpenEXR
 
 /// Compression of an EXR file. All of them keep alpha channels (`A`, `layer.A`) lossless;
-/// DWAA is lossy only on colour channels (R, G, B).
+/// DWAA is lossy only on colour channels (R, G, B), and needs an OpenEXR whose C library has a
+/// DWA encoder (3.1's has none: see `EXRWriter.checkSupported`).
 public enum EXRCompression: String, Sendable, Codable, CaseIterable {
     case none, zip, piz, dwaa
 }
@@ -59,29 +60,47 @@ public enum EXRWriter {
     }
 }
 
+extension EXRWriter {
+    /// Throws the library's own error when it cannot write `compression` (OpenEXRCore 3.1, Debian
+    /// bookworm's, has no DWA encoder), found by writing a 1x1 file in the temporary folder: a run
+    /// can refuse an option up front instead of failing on its first frame.
+    public static func checkSupported(_ compression: EXRCompression) throws(VideoIOError) {
+        let probe = FileManager.default.temporaryDirectory.appendingPathComponent(".stablesam-exr-probe-\(UUID().uuidString).exr")
+        defer { unlink(probe.path) }
+        try write([EXRChannel(name: "A", values: [0.5])], width: 1, height: 1, compression: compression, to: probe)
+    }
+}
+
+/// The OpenEXR library linked at run time, for run manifests.
+public enum EXRInfo {
+    public static var version: String {
+        var (major, minor, patch): (Int32, Int32, Int32) = (0, 0, 0)
+        var extra: UnsafePointer<CChar>? = nil
+        exr_get_library_version(&major, &minor, &patch, &extra)
+        return "\(major).\(minor).\(patch)" + (extra.map { String(cString: $0) } ?? "")
+    }
+}
+
 /// One EXR file open for writing; owns the OpenEXRCore context (freed by `finish` or `deinit`)
 /// and collects the library's error messages, which would otherwise go to stderr.
 private final class EXRFile {
     let path: String
     private var context: exr_context_t?
-    /// The last message the library reported for this file.
-    var message: String?
 
     init(temporaryPath: String, path: String) throws(VideoIOError) {
         self.path = path
         var initializer = copenexr_default_initializer()
-        initializer.user_data = Unmanaged.passUnretained(self).toOpaque()
-        initializer.error_handler_fn = { context, code, text in
-            var user: UnsafeMutableRawPointer? = nil
-            guard let context, exr_get_user_data(context, &user) == EXR_ERR_SUCCESS.rawValue, let user else { return }
-            Unmanaged<EXRFile>.fromOpaque(user).takeUnretainedValue().message = text.map { String(cString: $0) }
+        initializer.error_handler_fn = { context, _, text in
+            EXRMessages.shared.set(EXRMessages.key(context), text.map { String(cString: $0) } ?? "")
         }
         try check(exr_start_write(&context, temporaryPath, EXR_WRITE_FILE_DIRECTLY, &initializer), "exr_start_write")
     }
 
     deinit {
         // An unfinished file (an error on the way): free the context; the caller removes the file.
+        let key = EXRMessages.key(context)
         if context != nil { exr_finish(&context) }
+        _ = EXRMessages.shared.take(key)
     }
 
     /// Defines the part and its half channels, writes the header, then every scanline chunk.
@@ -135,17 +154,34 @@ private final class EXRFile {
 
     /// Writes the chunk offset table and closes the file.
     func finish() throws(VideoIOError) {
+        let key = EXRMessages.key(context)
         let code = exr_finish(&context)
         context = nil
-        try check(code, "exr_finish")
+        try check(code, "exr_finish", key: key)
     }
 
-    private func check(_ code: exr_result_t, _ operation: @autoclosure () -> String) throws(VideoIOError) {
+    private func check(_ code: exr_result_t, _ operation: @autoclosure () -> String, key: Int? = nil) throws(VideoIOError) {
         guard code != EXR_ERR_SUCCESS.rawValue else { return }
         let name = exr_get_error_code_as_string(code).map { String(cString: $0) } ?? "error"
-        let text = message ?? exr_get_default_error_message(code).map { String(cString: $0) } ?? "unknown error"
+        let text = EXRMessages.shared.take(key ?? EXRMessages.key(context))
+            ?? exr_get_default_error_message(code).map { String(cString: $0) } ?? "unknown error"
         throw .openEXR(path: path, operation: operation(), code: code, message: "\(text) [\(name)]")
     }
+}
+
+/// The library's error messages by context. Its error handler gets only the context, and asking
+/// the context for user data from inside the handler deadlocks (the library holds the context's
+/// lock while it reports), so messages are kept here until the failing call returns.
+private final class EXRMessages: @unchecked Sendable {
+    static let shared = EXRMessages()
+    /// Guards `messages`.
+    private let lock = NSLock()
+    private var messages: [Int: String] = [:]
+
+    static func key(_ context: OpaquePointer?) -> Int { Int(bitPattern: context) }
+
+    func set(_ key: Int, _ message: String) { lock.withLock { messages[key] = message } }
+    func take(_ key: Int) -> String? { lock.withLock { messages.removeValue(forKey: key) } }
 }
 
 extension EXRCompression {

@@ -43,9 +43,7 @@ public enum MatteOperations {
     public static func grow(_ alpha: [Float], width: Int, height: Int, pixels: Int) -> [Float] {
         precondition(alpha.count == width * height, "matte must be \(width)x\(height)")
         guard pixels != 0, width > 0, height > 0 else { return alpha }
-        let r = abs(pixels)
-        // Erosion is dilation of the complement.
-        let source = pixels > 0 ? alpha : alpha.map { 1 - $0 }
+        let r = abs(pixels), dilate = pixels > 0
         // The disc as rows: offset dy covers columns within the largest hw with hw^2 + dy^2 <= r^2.
         var rowsByHalfWidth: [Int: [Int]] = [:]
         for dy in -r...r {
@@ -53,21 +51,24 @@ public enum MatteOperations {
             while (hw + 1) * (hw + 1) + dy * dy <= r * r { hw += 1 }
             rowsByHalfWidth[hw, default: []].append(dy)
         }
-        var out = [Float](repeating: 0, count: width * height)
-        var rowMax = [Float](repeating: 0, count: width * height)
+        var out = [Float](repeating: dilate ? -.infinity : .infinity, count: width * height)
+        var rows = [Float](repeating: 0, count: width * height)
         for (hw, offsets) in rowsByHalfWidth {
             for y in 0..<height {
-                slidingMax(source, row: y, width: width, halfWidth: hw, into: &rowMax)
+                slidingExtreme(alpha, row: y, width: width, halfWidth: hw, max: dilate, into: &rows)
             }
             for dy in offsets {
                 for y in 0..<height {
                     let sy = y + dy
                     guard sy >= 0 && sy < height else { continue }
-                    for x in 0..<width { out[y * width + x] = max(out[y * width + x], rowMax[sy * width + x]) }
+                    for x in 0..<width {
+                        let (o, v) = (out[y * width + x], rows[sy * width + x])
+                        out[y * width + x] = dilate ? Swift.max(o, v) : Swift.min(o, v)
+                    }
                 }
             }
         }
-        return pixels > 0 ? out : out.map { 1 - $0 }
+        return out
     }
 
     /// Softens the edge: a Gaussian blur with sigma = `pixels` / 3 and weights cut at
@@ -108,23 +109,25 @@ public enum MatteOperations {
         return weights.map { Float($0 / total) }
     }
 
-    /// `out[row, x]` = max of `source[row, x - hw ... x + hw]` (clipped to the row), in O(width)
-    /// whatever hw (van Herk / Gil-Werman: prefix and suffix maxima over blocks of 2 hw + 1).
-    static func slidingMax(_ source: [Float], row y: Int, width: Int, halfWidth hw: Int, into out: inout [Float]) {
+    /// `out[row, x]` = max (or min) of `source[row, x - hw ... x + hw]` (clipped to the row), in
+    /// O(width) whatever hw (van Herk / Gil-Werman: prefix and suffix extremes over blocks of 2 hw + 1).
+    static func slidingExtreme(_ source: [Float], row y: Int, width: Int, halfWidth hw: Int, max: Bool,
+                               into out: inout [Float]) {
         let base = y * width
         if hw == 0 {
             for x in 0..<width { out[base + x] = source[base + x] }
             return
         }
+        let pick: (Float, Float) -> Float = max ? { Swift.max($0, $1) } : { Swift.min($0, $1) }
         let k = 2 * hw + 1
-        // Padded row: hw values of -inf on each side, then up to a whole number of blocks.
+        // Padded row: hw neutral values on each side, then up to a whole number of blocks.
         let n = ((width + 2 * hw + k - 1) / k) * k
-        var padded = [Float](repeating: -.infinity, count: n)
+        var padded = [Float](repeating: max ? -.infinity : .infinity, count: n)
         for x in 0..<width { padded[x + hw] = source[base + x] }
         var prefix = padded, suffix = padded
-        for i in 1..<n where i % k != 0 { prefix[i] = max(prefix[i - 1], padded[i]) }
-        for i in stride(from: n - 2, through: 0, by: -1) where (i + 1) % k != 0 { suffix[i] = max(suffix[i + 1], padded[i]) }
+        for i in 1..<n where i % k != 0 { prefix[i] = pick(prefix[i - 1], padded[i]) }
+        for i in stride(from: n - 2, through: 0, by: -1) where (i + 1) % k != 0 { suffix[i] = pick(suffix[i + 1], padded[i]) }
         // The window of output x is padded[x ... x + k - 1].
-        for x in 0..<width { out[base + x] = max(suffix[x], prefix[x + k - 1]) }
+        for x in 0..<width { out[base + x] = pick(suffix[x], prefix[x + k - 1]) }
     }
 }

@@ -65,6 +65,10 @@ public struct EXRRequest: Sendable, Codable, Equatable {
         guard !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else {
             throw .invalid("--exr-name '\(name)' must be a file name (not empty, no '/', not starting with '.')")
         }
+        do { try EXRWriter.checkSupported(compression) } catch {
+            throw .invalid("--exr-compression \(compression.rawValue): OpenEXR \(EXRInfo.version) cannot write it here (\(error)); "
+                           + "choose \(EXRCompression.allCases.filter { $0 != compression }.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 }
 

@@ -66,7 +66,7 @@ struct TrackSummary: Encodable {
         settings = Settings(objects: request.objects, startFrame: request.startFrame, backward: request.backward,
                             startNumber: request.startNumber, matteVideo: request.matteVideo, tracker: request.settings,
                             softMatte: request.softMatte)
-        versions = ["stablesam": StableSAMVersion.string, "ffmpeg": FFmpegInfo.version]
+        versions = ["stablesam": StableSAMVersion.string, "ffmpeg": FFmpegInfo.version, "openexr": EXRInfo.version]
     }
 
     mutating func finish(_ outcome: TrackOutcome, stability: [ObjectStability], matteVideo: Bool) {

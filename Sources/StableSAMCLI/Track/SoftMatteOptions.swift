@@ -17,7 +17,7 @@ struct SoftMatteOptions: ParsableArguments {
     @Option(help: ArgumentHelp("With --fill-holes: fill only holes of at most this many pixels.", valueName: "pixels"))
     var maxHoleArea: Int?
 
-    @Option(help: ArgumentHelp("With --soft: grow the matte by this many pixels with a disc (second step); negative shrinks.",
+    @Option(help: ArgumentHelp("With --soft: grow the matte by this many pixels with a disc (second step); negative shrinks (--grow=-2).",
                                valueName: "px"))
     var grow = 0
 

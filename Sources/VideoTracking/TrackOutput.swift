@@ -115,13 +115,14 @@ final class TrackWriter {
         }
         try overlay.append(picture, pts: frame.pts, duration: frame.duration)
         if let matte {
-            var alpha = [UInt8](repeating: 0, count: info.width * info.height)
             if let softAlpha {
-                for i in alpha.indices { alpha[i] = UInt8((min(max(softAlpha[i], 0), 1) * 255).rounded()) }
-            } else {
-                for m in masks {
-                    for i in m.mask.indices where m.mask[i] { alpha[i] = 255 }
-                }
+                try matte.append(frame.image, alpha: Gray16Image(width: info.width, height: info.height, alpha: softAlpha),
+                                 pts: frame.pts, duration: frame.duration)
+                return
+            }
+            var alpha = [UInt8](repeating: 0, count: info.width * info.height)
+            for m in masks {
+                for i in m.mask.indices where m.mask[i] { alpha[i] = 255 }
             }
             try matte.append(frame.image, alpha: GrayImage(width: info.width, height: info.height, pixels: alpha),
                              pts: frame.pts, duration: frame.duration)

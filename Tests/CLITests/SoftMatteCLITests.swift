@@ -99,9 +99,11 @@ struct SoftMatteCLITests {
         let options = ["--objects", objects, "--soft", "--fill-holes", "--grow", "2", "--feather", "3", "--matte-video"] + accept
         let r = try track(s.path("clip.mp4"), s.path("out"), options)
         #expect(r.status == 0, "\(r.stderr)")
-        func matteAlpha() throws -> [UInt8] {
-            [UInt8](try TrackCLI.tool("ffmpeg", ["-i", s.path("out/matte.mov"), "-vf", "alphaextract", "-f", "rawvideo",
-                                                 "-pix_fmt", "gray", "-"]))
+        /// matte.mov's alpha as 16-bit values.
+        func matteAlpha() throws -> [UInt16] {
+            let raw = [UInt8](try TrackCLI.tool("ffmpeg", ["-i", s.path("out/matte.mov"), "-vf", "alphaextract", "-f", "rawvideo",
+                                                           "-pix_fmt", "gray16le", "-"]))
+            return (0..<(raw.count / 2)).map { UInt16(raw[2 * $0]) | UInt16(raw[2 * $0 + 1]) << 8 }
         }
         func pngUnion(_ i: Int) throws -> [Float] {
             var union = [Float](repeating: 0, count: 64 * 48)
@@ -111,14 +113,15 @@ struct SoftMatteCLITests {
             }
             return union
         }
-        func check(_ alpha: [UInt8]) throws {
+        func check(_ alpha: [UInt16]) throws {
             #expect(alpha.count == 3 * 64 * 48)
             for i in 0..<3 {
                 let union = try pngUnion(i)
                 let frame = alpha[(i * 64 * 48)..<((i + 1) * 64 * 48)]
-                let worst = zip(frame, union).map { abs(Float($0) - $1 * 255) }.max() ?? 0
-                // Rounded to 8 bits (0.5) then through ProRes's 10-bit alpha and back (1).
-                #expect(worst <= 1.501, "matte video frame \(i) is the union of the soft mattes (8-bit): off by \(worst)")
+                let worst = zip(frame, union).map { abs(Float($0) / 65535 - $1) * 1023 }.max() ?? 0
+                // The 16-bit union through ProRes's 10-bit alpha: within one 10-bit step (an 8-bit
+                // alpha would be off by up to 2 steps).
+                #expect(worst <= 1, "matte video frame \(i) is the union of the soft mattes (10-bit): off by \(worst) steps")
             }
         }
         try check(try matteAlpha())

@@ -8,7 +8,7 @@ extension EXRCompression: ExpressibleByArgument {}
 struct SoftMatteOptions: ParsableArguments {
     @Flag(help: ArgumentHelp(
         "Also write soft mattes: alpha = sigmoid of the model's frame-size logits, as masks_soft/<id>/NNNNNN.png (16-bit gray, straight alpha).",
-        discussion: "The binary masks/ stay as without --soft. The options below apply in roto order: --fill-holes, then --grow, then --feather. With --matte-video, matte.mov's alpha is the soft mattes' union (8-bit)."))
+        discussion: "The binary masks/ stay as without --soft. The options below apply in roto order: --fill-holes, then --grow, then --feather. With --matte-video, matte.mov's alpha is the soft mattes' union (ProRes keeps 10 bits)."))
     var soft = false
 
     @Flag(help: "With --soft: alpha 1 in the mask's enclosed holes (first step).")

@@ -42,12 +42,12 @@ public struct Segmentation<MaskHint> {
     /// Image features pooled under the mask (SAM: the image embedding weighted by the mask's
     /// probabilities), compared by cosine with the object's template; nil when the model has none.
     public var appearance: [Float]?
-    /// Soft alpha at frame size, row-major like `mask`, 0...1 (SAM: the sigmoid of the upscaled
-    /// logits: at least 0.5 where `mask` is true, at most 0.5 elsewhere); nil unless soft mattes were asked.
-    public var alpha: [Float]?
+    /// Per-pixel log-odds at frame size, row-major like `mask`, which is exactly `logits > 0` (SAM:
+    /// the upscaled mask logits); soft mattes are their sigmoid. Nil unless soft mattes were asked.
+    public var logits: [Float]?
 
     public init(mask: [Bool], score: Double, stability: Double? = nil, hint: MaskHint? = nil, route: [Double]? = nil,
-                output: CandidateOutput = .single, appearance: [Float]? = nil, alpha: [Float]? = nil) {
+                output: CandidateOutput = .single, appearance: [Float]? = nil, logits: [Float]? = nil) {
         self.mask = mask
         self.score = score
         self.stability = stability
@@ -55,7 +55,7 @@ public struct Segmentation<MaskHint> {
         self.route = route
         self.output = output
         self.appearance = appearance
-        self.alpha = alpha
+        self.logits = logits
     }
 }
 

@@ -53,9 +53,9 @@ public struct ObjectFrame: Sendable {
     public var predictedBox: Box?
     /// Global camera motion from the previous frame to this one; nil when not estimated.
     public var cameraMotion: CameraShift?
-    /// Soft alpha of the emitted mask (the chosen answer's `Segmentation.alpha`), row-major at
-    /// frame size; nil when the model gave none or the object is not tracked (alpha 0 everywhere).
-    public var alpha: [Float]? = nil
+    /// Log-odds of the emitted mask (the chosen answer's `Segmentation.logits`), row-major at frame
+    /// size, for soft mattes; nil when the model gave none or the object is not tracked (alpha 0).
+    public var logits: [Float]? = nil
 }
 
 /// Follows objects through frames, one `step` per frame, encoding each frame once.
@@ -188,7 +188,7 @@ public final class Tracker<Model: Segmenting> {
         result.box = candidate.summary.box
         result.area = candidate.summary.area
         result.mask = answer.mask
-        result.alpha = answer.alpha
+        result.logits = answer.logits
         return result
     }
 }

@@ -66,7 +66,8 @@ final class SoftMatteWriter {
         var union = [Float](repeating: 0, count: width * height)
         var channels: [EXRChannel] = []
         for r in results {
-            let alpha = request.apply(alpha: r.state == .tracked ? r.alpha : nil, mask: r.mask, width: width, height: height)
+            let alpha = request.apply(alpha: r.state == .tracked ? r.logits.map(Self.sigmoid) : nil, mask: r.mask,
+                                      width: width, height: height)
             try ImageWriter.writePNG(Gray16Image(width: width, height: height, alpha: alpha),
                                      to: layout.softMaskFile(id: r.id, number: number))
             for i in union.indices where alpha[i] > union[i] { union[i] = alpha[i] }
@@ -78,6 +79,12 @@ final class SoftMatteWriter {
                                 to: layout.exrFile(name: exr.name, number: number))
         }
         return union
+    }
+
+    /// Soft alpha from log-odds: at least 0.5 where the logit is positive (the binary mask), at
+    /// most 0.5 elsewhere, so the soft matte agrees with the binary one.
+    static func sigmoid(_ logits: [Float]) -> [Float] {
+        logits.map { 1 / (1 + expf(-$0)) }
     }
 
     /// The union matte of a frame an earlier run wrote (a resumed run's matte video), from its PNGs.

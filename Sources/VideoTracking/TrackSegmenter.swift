@@ -1,4 +1,3 @@
-import Foundation
 import SegmentAnything
 import Tensor
 import Tracking
@@ -9,7 +8,8 @@ import Tracking
 final class TrackSegmenter: Segmenting {
     typealias MaskHint = Tensor
     let predictor: Predictor
-    /// Also give each candidate its soft alpha (sigmoid of the frame-size logits), for soft mattes.
+    /// Also give each candidate its frame-size logits, for soft mattes (a copy; the sigmoid is
+    /// taken on the writer thread, of the chosen candidate only).
     let softAlpha: Bool
     private static let outputs: [CandidateOutput] = [.single, .multi1, .multi2, .multi3]
 
@@ -42,13 +42,12 @@ final class TrackSegmenter: Segmenting {
                     if v > 1 { strong += 1 }
                     if v > -1 { weak += 1 }
                 }
-                // sigmoid(v) >= 0.5 where v > 0 and <= 0.5 elsewhere: the soft matte agrees with the binary mask.
-                let alpha = softAlpha ? (0..<plane).map { 1 / (1 + expf(-logits[k * plane + $0])) } : nil
+                let soft = softAlpha ? Array(logits[(k * plane)..<((k + 1) * plane)]) : nil
                 return Segmentation(mask: mask, score: Double(prediction.iou[k]),
                                     stability: weak > 0 ? Double(strong) / Double(weak) : nil,
                                     hint: prediction.lowResLogits.slice(axis: 0, k..<(k + 1)).reshaped([1, side0, side1]),
                                     route: route, output: Self.outputs[k],
-                                    appearance: features[k].isEmpty ? nil : features[k], alpha: alpha)
+                                    appearance: features[k].isEmpty ? nil : features[k], logits: soft)
             }
         }
     }

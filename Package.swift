@@ -23,6 +23,11 @@ let package = Package(
             name: "CFFmpeg", path: "Sources/CFFmpeg",
             pkgConfig: "libavformat libavcodec libswscale libavutil",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+        // OpenEXR's C library (OpenEXRCore) for multi-layer EXR mattes: FFmpeg's EXR encoder
+        // writes fixed channel names only.
+        .systemLibrary(
+            name: "COpenEXR", path: "Sources/COpenEXR", pkgConfig: "OpenEXR",
+            providers: [.apt(["libopenexr-dev"])]),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimised),
@@ -33,7 +38,7 @@ let package = Package(
         .target(name: "Autograd", dependencies: ["Tensor"], swiftSettings: optimised),
         .target(name: "PluginTraining", dependencies: ["Autograd", "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics"],
                 swiftSettings: optimised),
-        .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: optimised),
+        .target(name: "VideoIO", dependencies: ["CFFmpeg", "COpenEXR"], swiftSettings: optimised),
         .target(name: "Metrics", swiftSettings: optimised),
         .target(name: "DefaultModel", resources: [.copy("Resources")]),
         // Tracking sees models only through its `Segmenting` protocol; VideoTracking adapts SAM to it.

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks for building and running StableSAM (sourced by
-# test.sh and demo.sh): OpenBLAS, FFmpeg's -dev packages and CLI, pkg-config; and checks for Swift.
+# test.sh and demo.sh): OpenBLAS, FFmpeg's -dev packages and CLI, pkg-config, OpenEXR's C library
+# (soft-matte EXRs); and the EXR readers the tests check those files with (exrheader from `openexr`,
+# oiiotool from `openimageio-tools`); and checks for Swift.
 need=()
-for pkg in pkg-config libopenblas-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg; do
+for pkg in pkg-config libopenblas-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg \
+           libopenexr-dev openexr openimageio-tools; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then

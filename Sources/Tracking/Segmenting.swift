@@ -42,9 +42,12 @@ public struct Segmentation<MaskHint> {
     /// Image features pooled under the mask (SAM: the image embedding weighted by the mask's
     /// probabilities), compared by cosine with the object's template; nil when the model has none.
     public var appearance: [Float]?
+    /// Per-pixel log-odds at frame size, row-major like `mask`, which is exactly `logits > 0` (SAM:
+    /// the upscaled mask logits); soft mattes are their sigmoid. Nil unless soft mattes were asked.
+    public var logits: [Float]?
 
     public init(mask: [Bool], score: Double, stability: Double? = nil, hint: MaskHint? = nil, route: [Double]? = nil,
-                output: CandidateOutput = .single, appearance: [Float]? = nil) {
+                output: CandidateOutput = .single, appearance: [Float]? = nil, logits: [Float]? = nil) {
         self.mask = mask
         self.score = score
         self.stability = stability
@@ -52,6 +55,7 @@ public struct Segmentation<MaskHint> {
         self.route = route
         self.output = output
         self.appearance = appearance
+        self.logits = logits
     }
 }
 

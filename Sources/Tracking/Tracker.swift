@@ -53,6 +53,9 @@ public struct ObjectFrame: Sendable {
     public var predictedBox: Box?
     /// Global camera motion from the previous frame to this one; nil when not estimated.
     public var cameraMotion: CameraShift?
+    /// Log-odds of the emitted mask (the chosen answer's `Segmentation.logits`), row-major at frame
+    /// size, for soft mattes; nil when the model gave none or the object is not tracked (alpha 0).
+    public var logits: [Float]? = nil
 }
 
 extension ObjectFrame {
@@ -120,12 +123,14 @@ public final class Tracker<Model: Segmenting> {
         var result = ObjectFrame(id: spec.id, name: spec.name, state: .tracked, promptBox: spec.box, box: summary.box,
                                  area: summary.area, score: answer.score, stability: answer.stability, route: answer.route,
                                  rejection: nil, mask: answer.mask, choice: scores, predictedBox: nil)
+        result.logits = answer.logits
         if summary.area > 0 {
             track.accept(answer, ScoredCandidate(summary: summary, scores: scores), settings: settings, width: width)
         } else {
             track.reject(settings: settings)
             result.state = track.state
             result.rejection = "vanished"
+            result.logits = nil
         }
         objects = [track]
         keyframeResult = result
@@ -238,6 +243,7 @@ public final class Tracker<Model: Segmenting> {
         result.box = candidate.summary.box
         result.area = candidate.summary.area
         result.mask = answer.mask
+        result.logits = answer.logits
         return result
     }
 }

@@ -40,6 +40,40 @@ public enum AtomicFile {
         }
     }
 
+    /// For writers that need a file name rather than bytes (a C library writing the file itself):
+    /// `body` writes the file at the temporary path it is given, in the destination's directory;
+    /// the file is then flushed and renamed over `url`. When `body` throws, the temporary file is
+    /// removed and nothing appears under `url`.
+    public static func write(to url: URL, with body: (_ temporaryPath: String) throws(VideoIOError) -> Void) throws(VideoIOError) {
+        let path = url.path
+        let directory = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .cannotWrite(path: path, reason: "directory \(directory) does not exist; create it first")
+        }
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp").path
+        do {
+            try body(temporary)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        var failure: String? = nil
+        let fd = open(temporary, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            failure = "the writer left no file: \(errnoText())"
+        } else {
+            if fsync(fd) != 0 { failure = "fsync failed: \(errnoText())" }
+            close(fd)
+        }
+        if failure == nil, rename(temporary, path) != 0 { failure = "rename failed: \(errnoText())" }
+        if let failure {
+            unlink(temporary)
+            throw .cannotWrite(path: path, reason: failure)
+        }
+    }
+
     private static func errnoText() -> String {
         String(cString: strerror(errno))
     }

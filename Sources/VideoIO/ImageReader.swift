@@ -25,6 +25,17 @@ public enum ImageReader {
         }
     }
 
+    /// The first picture as 16-bit gray. Exact for 16-bit gray PNGs (soft mattes); 8-bit gray
+    /// files come back as value * 257, colour files through libswscale's luma weights.
+    public static func readGray16(_ url: URL) throws(VideoIOError) -> Gray16Image {
+        try decodeFirstFrame(url) { frame, call throws(VideoIOError) in
+            try convert(frame, to: AV_PIX_FMT_GRAY16BE, bytesPerPixel: 2, call: call) { width, height, bytes in
+                Gray16Image(width: width, height: height,
+                            pixels: (0..<(width * height)).map { UInt16(bytes[2 * $0]) << 8 | UInt16(bytes[2 * $0 + 1]) })
+            }
+        }
+    }
+
     /// The palette indices and palette of an 8-bit palette image (DAVIS annotations, where
     /// the index is the object id). Other pixel formats are an error: their "indices" would
     /// have to be guessed from colours.

@@ -21,6 +21,21 @@ public enum ImageWriter {
         try AtomicFile.write(data, to: url)
     }
 
+    /// 16-bit grayscale PNG (soft mattes, straight alpha).
+    public static func writePNG(_ image: Gray16Image, to url: URL) throws(VideoIOError) {
+        // PNG stores 16-bit samples big-endian; so does FFmpeg's GRAY16BE.
+        var bytes = [UInt8](repeating: 0, count: image.pixels.count * 2)
+        for (i, v) in image.pixels.enumerated() {
+            bytes[2 * i] = UInt8(v >> 8)
+            bytes[2 * i + 1] = UInt8(v & 0xff)
+        }
+        let data = try encodePNG(width: image.width, height: image.height, format: AV_PIX_FMT_GRAY16BE,
+                                 path: url.path) { frame in
+            fill(frame, plane: 0, from: bytes, rowBytes: image.width * 2)
+        }
+        try AtomicFile.write(data, to: url)
+    }
+
     /// 8-bit palette PNG (DAVIS-style annotations). The palette is padded with black to 256
     /// entries, all opaque, so no transparency chunk is written.
     public static func writePNG(_ image: IndexedImage, to url: URL) throws(VideoIOError) {

@@ -56,6 +56,29 @@ public struct GrayImage: Hashable, Sendable {
     }
 }
 
+/// A 16-bit single-channel image (soft mattes: 0 = outside, 65535 = inside, straight alpha):
+/// `pixels[y * width + x]`.
+public struct Gray16Image: Hashable, Sendable {
+    public let width: Int
+    public let height: Int
+    /// [height, width]
+    public var pixels: [UInt16]
+
+    public init(width: Int, height: Int, pixels: [UInt16]) {
+        precondition(width >= 0 && height >= 0, "negative image size \(width)x\(height)")
+        precondition(pixels.count == width * height,
+                     "16-bit gray image \(width)x\(height) needs \(width * height) values, got \(pixels.count)")
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
+    /// Alpha 0...1 (clamped) as 16-bit values, rounded to nearest: `round(alpha * 65535)`.
+    public init(width: Int, height: Int, alpha: [Float]) {
+        self.init(width: width, height: height, pixels: alpha.map { UInt16((min(max($0, 0), 1) * 65535).rounded()) })
+    }
+}
+
 /// An 8-bit palette image (DAVIS annotations: index = object id, 0 = background).
 /// `indices[y * width + x]` selects `palette[index]`.
 public struct IndexedImage: Hashable, Sendable {

@@ -22,6 +22,8 @@ public enum VideoIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case noFrames(path: String)
     /// An image folder whose pictures do not all have the first one's size.
     case inconsistentFrameSize(path: String, expected: String, actual: String)
+    /// An OpenEXR (OpenEXRCore) call returned an error code; `message` is the library's own text.
+    case openEXR(path: String, operation: String, code: Int32, message: String)
 
     public var description: String {
         switch self {
@@ -45,6 +47,8 @@ public enum VideoIOError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(path) holds no video frames: check that the file is complete (not a partial download)"
         case .inconsistentFrameSize(let path, let expected, let actual):
             "\(path) is \(actual) but the sequence's first frame is \(expected): every frame of a folder must have one size"
+        case .openEXR(let path, let operation, let code, let message):
+            "cannot write \(path): OpenEXR's \(operation) failed: \(message) (OpenEXR error \(code))"
         }
     }
 }

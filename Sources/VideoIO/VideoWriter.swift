@@ -29,6 +29,8 @@ public final class VideoWriter {
     private let source: Frame
     private let packet: Packet
     private let encoderTimeBase: AVRational
+    /// ProRes with a 16-bit alpha (soft mattes): RGBA64 input and its scaler, made on first use.
+    private var deepSource: (frame: Frame, scaler: Scaler)?
     /// Durations by pts: encoders do not all carry a frame's duration to its packet.
     private var durations: [Int64: Int64] = [:]
     private var finished = false
@@ -137,12 +139,56 @@ public final class VideoWriter {
                 }
             }
         }
+        try encode(source, scaler: scaler, pts: pts, duration: duration)
+    }
+
+    /// ProRes 4444 only: like `append(_:alpha:pts:duration:)` with a 16-bit alpha (0 = transparent,
+    /// 65535 = opaque; soft mattes), which the codec keeps to its 10 bits instead of 8.
+    public func append(_ image: RGBImage, alpha: Gray16Image, pts: Int64, duration: Int64) throws(VideoIOError) {
+        precondition(!finished, "append after finish")
+        precondition(codec == .prores4444, "a 16-bit alpha needs ProRes 4444")
+        guard image.width == width, image.height == height, alpha.width == width, alpha.height == height else {
+            throw .invalidImage(path: url.path, reason: "frame is \(image.width)x\(image.height), alpha \(alpha.width)x\(alpha.height), the video \(width)x\(height)")
+        }
+        if deepSource == nil {
+            let frame = try Frame(path: url.path)
+            frame.pointer.pointee.width = Int32(width)
+            frame.pointer.pointee.height = Int32(height)
+            frame.pointer.pointee.format = AV_PIX_FMT_RGBA64LE.rawValue
+            try call.check(av_frame_get_buffer(frame.pointer, 0), "av_frame_get_buffer")
+            let scaler = try Scaler(width: Int32(width), height: Int32(height), from: AV_PIX_FMT_RGBA64LE,
+                                    to: encoder.pointer.pointee.pix_fmt, path: url.path,
+                                    flags: SWS_BITEXACT | SWS_ACCURATE_RND | SWS_BILINEAR)
+            deepSource = (frame, scaler)
+        }
+        let (frame, scaler) = deepSource!
+        try call.check(av_frame_make_writable(frame.pointer), "av_frame_make_writable")
+        let stride = Int(frame.pointer.pointee.linesize.0)
+        let base = UnsafeMutableRawPointer(frame.pointer.pointee.data.0!)
+        image.pixels.withUnsafeBufferPointer { rgb in
+            for y in 0..<height {
+                let row = (base + y * stride).assumingMemoryBound(to: UInt16.self)
+                for x in 0..<width {
+                    let s = (y * width + x) * 3
+                    // 8-bit colour widened exactly (v * 257); little-endian as RGBA64LE.
+                    row[x * 4] = (UInt16(rgb[s]) * 257).littleEndian
+                    row[x * 4 + 1] = (UInt16(rgb[s + 1]) * 257).littleEndian
+                    row[x * 4 + 2] = (UInt16(rgb[s + 2]) * 257).littleEndian
+                    row[x * 4 + 3] = alpha.pixels[y * width + x].littleEndian
+                }
+            }
+        }
+        try encode(frame, scaler: scaler, pts: pts, duration: duration)
+    }
+
+    /// Converts `input` to the encoder's format and sends it.
+    private func encode(_ input: Frame, scaler: Scaler, pts: Int64, duration: Int64) throws(VideoIOError) {
         let converted = try Frame(path: url.path)
         converted.pointer.pointee.width = Int32(width)
         converted.pointer.pointee.height = Int32(height)
         converted.pointer.pointee.format = encoder.pointer.pointee.pix_fmt.rawValue
         try call.check(av_frame_get_buffer(converted.pointer, 0), "av_frame_get_buffer")
-        try call.check(sws_scale_frame(scaler.pointer, converted.pointer, source.pointer), "sws_scale_frame")
+        try call.check(sws_scale_frame(scaler.pointer, converted.pointer, input.pointer), "sws_scale_frame")
         converted.pointer.pointee.pts = pts
         durations[pts] = duration
         try call.check(avcodec_send_frame(encoder.pointer, converted.pointer), "avcodec_send_frame")

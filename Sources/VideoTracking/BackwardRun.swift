@@ -18,6 +18,7 @@ struct BackwardRun<Model: Segmenting> {
     let startNumber: Int
     let matteVideo: Bool
     let stop: StopFlag
+    var softMatte: SoftMatteRequest? = nil
 
     func run(events: (TrackEvent) -> Void) throws -> TrackOutcome {
         var outcome = TrackOutcome()
@@ -46,7 +47,7 @@ struct BackwardRun<Model: Segmenting> {
         }
 
         let writer = try TrackWriter(layout: layout, info: info, objects: specs, startFrame: startFrame,
-                                     startNumber: startNumber, matteVideo: matteVideo)
+                                     startNumber: startNumber, matteVideo: matteVideo, softMatte: softMatte)
         for index in stride(from: startFrame, through: 0, by: -1) {
             if stop.isRequested { outcome.interrupted = true; break }
             try handle.seek(toOffset: UInt64(index * frameBytes))

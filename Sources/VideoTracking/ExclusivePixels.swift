@@ -62,7 +62,11 @@ enum ExclusivePixels {
             var owner: Int?
             for i in tracked where claims[i].answer.mask[p] {
                 if let o = owner {
-                    if beats(i, o, at: p) { answers[o].mask[p] = false; lost[o] += 1; owner = i } else { answers[i].mask[p] = false; lost[i] += 1 }
+                    let loser = beats(i, o, at: p) ? o : i
+                    answers[loser].mask[p] = false
+                    answers[loser].logits?[p] = -20  // alpha follows the mask: ~0 where the pixel went to another object
+                    lost[loser] += 1
+                    if loser == o { owner = i }
                 } else {
                     owner = i
                 }
@@ -87,5 +91,6 @@ enum ExclusivePixels {
         a.mask = [Bool](repeating: false, count: width * height)
         a.area = 0
         a.box = nil
+        a.logits = nil
     }
 }

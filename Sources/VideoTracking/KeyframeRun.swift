@@ -27,6 +27,7 @@ struct KeyframeRun<Model: Segmenting> {
     let merge: KeyframeMerge
     let startNumber: Int
     let matteVideo: Bool
+    let softMatte: SoftMatteRequest?
     let stop: StopFlag
 
     struct Result {
@@ -216,7 +217,7 @@ struct KeyframeRun<Model: Segmenting> {
     private func writeOutputs(_ all: [Propagation]) throws -> [ObjectStability] {
         let specs = plan.specs(width: width, height: height)
         let writer = try TrackWriter(layout: layout, info: info, objects: specs, startFrame: 0, startNumber: startNumber,
-                                     matteVideo: matteVideo)
+                                     matteVideo: matteVideo, softMatte: softMatte)
         var stats = plan.objects.map { ObjectStability(id: $0.id, name: $0.name) }
         var previous: [[Bool]?] = plan.objects.map { _ in nil }
         let reader = try VideoReader(url: videoURL, folderFrameRate: folderFrameRate)

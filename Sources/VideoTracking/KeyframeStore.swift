@@ -20,6 +20,8 @@ final class KeyframeStore {
         var width: Int
         var height: Int
         var tracker: TrackerSettings
+        /// Whether answers keep their soft alpha (`--soft`): a binary store cannot serve a soft run.
+        var soft: Bool
     }
 
     /// A keyframe's answer, with the fingerprint of the keyframe it answers.
@@ -97,14 +99,44 @@ final class KeyframeStore {
 
     func write(_ result: ObjectFrame, recovered: Bool, forward: Bool, frame: Int, width: Int, height: Int) throws {
         let record = PropagatedRecord(recovered: recovered, record: ObjectRecord(result, width: width, height: height))
-        try AtomicFile.write(try encoder.encode(record), to: file(id: result.id, kind: forward ? "forward" : "backward", frame: frame))
+        let url = file(id: result.id, kind: forward ? "forward" : "backward", frame: frame)
+        try writeAlpha(result, beside: url, width: width, height: height)
+        try AtomicFile.write(try encoder.encode(record), to: url)
+    }
+
+    /// `NNNNNN.alpha.png` beside a record: the answer's soft alpha (16-bit) when it has logits.
+    private func alphaFile(_ record: URL) -> URL {
+        record.deletingPathExtension().appendingPathExtension("alpha.png")
+    }
+
+    private func writeAlpha(_ result: ObjectFrame, beside record: URL, width: Int, height: Int) throws {
+        let url = alphaFile(record)
+        guard let logits = result.logits, result.state == .tracked else {
+            try? FileManager.default.removeItem(at: url)
+            return
+        }
+        let alpha = logits.map { UInt16((65535 / (1 + expf(-$0))).rounded()) }
+        try ImageWriter.writePNG(Gray16Image(width: width, height: height, pixels: alpha), to: url)
+    }
+
+    /// The stored alpha back as logits, made to agree with the binary mask again (quantisation
+    /// can move a value across 0.5).
+    private func readLogits(beside record: URL, mask: [Bool]) -> [Float]? {
+        guard let image = try? ImageReader.readGray16(alphaFile(record)), image.pixels.count == mask.count else { return nil }
+        return zip(image.pixels, mask).map { v, inside in
+            let a = min(max(Float(v) / 65535, 1e-6), 1 - 1e-6)
+            let l = logf(a / (1 - a))
+            return inside ? max(l, 1e-4) : min(l, 0)
+        }
     }
 
     func read(id: Int, forward: Bool, frame: Int) throws -> (answer: ObjectFrame, recovered: Bool) {
         let url = file(id: id, kind: forward ? "forward" : "backward", frame: frame)
         do {
             let p = try decoder.decode(PropagatedRecord.self, from: Data(contentsOf: url))
-            return (ObjectFrame(p.record), p.recovered)
+            var answer = ObjectFrame(p.record)
+            answer.logits = readLogits(beside: url, mask: answer.mask)
+            return (answer, p.recovered)
         } catch {
             throw OutputFolderError(path: url.path, reason: "a propagated answer is missing or unreadable (\(error)); rerun with --update")
         }
@@ -112,13 +144,18 @@ final class KeyframeStore {
 
     func writeKey(_ result: ObjectFrame, fingerprint: String, frame: Int, width: Int, height: Int) throws {
         let record = KeyRecord(fingerprint: fingerprint, record: ObjectRecord(result, width: width, height: height))
-        try AtomicFile.write(try encoder.encode(record), to: file(id: result.id, kind: "key", frame: frame))
+        let url = file(id: result.id, kind: "key", frame: frame)
+        try writeAlpha(result, beside: url, width: width, height: height)
+        try AtomicFile.write(try encoder.encode(record), to: url)
     }
 
     /// The keyframe's stored answer when it answers this fingerprint.
     func readKey(id: Int, frame: Int, fingerprint: String) -> ObjectFrame? {
-        guard let data = try? Data(contentsOf: file(id: id, kind: "key", frame: frame)),
+        let url = file(id: id, kind: "key", frame: frame)
+        guard let data = try? Data(contentsOf: url),
               let key = try? decoder.decode(KeyRecord.self, from: data), key.fingerprint == fingerprint else { return nil }
-        return ObjectFrame(key.record)
+        var answer = ObjectFrame(key.record)
+        answer.logits = readLogits(beside: url, mask: answer.mask)
+        return answer
     }
 }

@@ -28,6 +28,10 @@ extension ResumeState {
               URL(fileURLWithPath: state.input).standardized == request.video.standardized else {
             throw TrackError.cannotResume(path: layout.root.path, reason: "it was started with another video, objects or --start-frame")
         }
+        guard state.softMatte == request.softMatte else {
+            throw TrackError.cannotResume(path: layout.root.path,
+                                          reason: "it was started with other soft-matte options (--soft, --fill-holes, --grow, --feather, --exr...)")
+        }
         return state
     }
 }

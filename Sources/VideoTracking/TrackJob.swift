@@ -23,6 +23,7 @@ public final class TrackJob {
 
     public init(_ request: TrackRequest) throws {
         var request = request
+        try request.softMatte?.check()
         if let plan = request.prompts {
             if request.backward { throw TrackError.promptsExclude("--backward (keyframes propagate both ways)") }
             if request.startFrame != 0 { throw TrackError.promptsExclude("--start-frame (keyframes name their frames)") }
@@ -76,7 +77,7 @@ public final class TrackJob {
                                                  layout: layout, log: { events(.log($0)) })
         }
         events(.trackingStarted)
-        let segmenter = TrackSegmenter(model: sam)
+        let segmenter = TrackSegmenter(model: sam, softAlpha: request.softMatte != nil)
         let (width, height, settings) = (info.width, info.height, request.settings)
         let tracker = resumeState.map {
             Tracker(model: segmenter, resuming: $0.tracker, width: width, height: height, settings: settings)
@@ -93,11 +94,12 @@ public final class TrackJob {
         if let plan = request.prompts {
             let store = KeyframeStore(runFolder: layout.root)
             try store.open(identity: .init(video: info.path, model: model.name, plugin: summary.plugin, route: summary.route,
-                                           width: width, height: height, tracker: settings), ids: plan.objects.map(\.id))
+                                           width: width, height: height, tracker: settings, soft: request.softMatte != nil),
+                           ids: plan.objects.map(\.id))
             let result = try KeyframeRun(model: segmenter, plan: plan, fingerprints: fingerprints, store: store, layout: layout,
                                          info: info, videoURL: request.video, folderFrameRate: request.folderFrameRate,
                                          settings: settings, merge: request.merge, startNumber: request.startNumber,
-                                         matteVideo: request.matteVideo, stop: stop).run(events: events)
+                                         matteVideo: request.matteVideo, softMatte: request.softMatte, stop: stop).run(events: events)
             summary.keyframes = KeyframeSummary(plan, merge: request.merge, forwardFrames: result.forwardFrames,
                                                 backwardFrames: result.backwardFrames)
             summary.finish(result.outcome, stability: result.stability, matteVideo: request.matteVideo)
@@ -107,10 +109,12 @@ public final class TrackJob {
         if request.backward {
             outcome = try BackwardRun(videoURL: request.video, folderFrameRate: request.folderFrameRate, tracker: tracker,
                                       layout: layout, info: info, specs: request.objects, startFrame: request.startFrame,
-                                      startNumber: request.startNumber, matteVideo: request.matteVideo, stop: stop).run(events: events)
+                                      startNumber: request.startNumber, matteVideo: request.matteVideo, stop: stop,
+                                      softMatte: request.softMatte).run(events: events)
         } else {
             let writer = try TrackWriter(layout: layout, info: info, objects: request.objects, startFrame: request.startFrame,
-                                         startNumber: request.startNumber, matteVideo: request.matteVideo)
+                                         startNumber: request.startNumber, matteVideo: request.matteVideo,
+                                         softMatte: request.softMatte)
             outcome = try TrackRun(reader: reader, tracker: tracker, writer: writer, startFrame: request.startFrame,
                                    resumedThrough: resumeState?.frame, stop: stop).run(events: events)
         }

@@ -35,10 +35,12 @@ public struct TrackRequest: Sendable {
     public var merge: KeyframeMerge = .nearer
     /// With `prompts`: reuse the run in `output`, recomputing only what changed keyframes affect.
     public var update = false
+    /// Soft mattes (`--soft`: masks_soft/, optionally EXR) beside the binary ones; nil: binary only.
+    public var softMatte: SoftMatteRequest?
 
     public init(video: URL, folderFrameRate: Rational, objects: [ObjectSpec], startFrame: Int = 0, backward: Bool = false,
                 settings: TrackerSettings = TrackerSettings(), output: URL, startNumber: Int = 0, matteVideo: Bool = false,
-                resume: Bool = false, adaptation: AdaptationRequest? = nil) {
+                resume: Bool = false, adaptation: AdaptationRequest? = nil, softMatte: SoftMatteRequest? = nil) {
         self.video = video
         self.folderFrameRate = folderFrameRate
         self.objects = objects
@@ -50,6 +52,7 @@ public struct TrackRequest: Sendable {
         self.matteVideo = matteVideo
         self.resume = resume
         self.adaptation = adaptation
+        self.softMatte = softMatte
     }
 }
 

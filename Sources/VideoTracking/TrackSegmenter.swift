@@ -10,10 +10,14 @@ import Tracking
 final class TrackSegmenter: Segmenting {
     typealias MaskHint = Tensor
     let predictor: Predictor
+    /// Also give each candidate its frame-size logits, for soft mattes (a copy; the sigmoid is
+    /// taken on the writer thread, of the chosen candidate only).
+    let softAlpha: Bool
     private static let outputs: [CandidateOutput] = [.single, .multi1, .multi2, .multi3]
 
-    init(model: Sam) {
+    init(model: Sam, softAlpha: Bool = false) {
         predictor = Predictor(model: model)
+        self.softAlpha = softAlpha
     }
 
     func encode(_ frame: FramePixels) throws {
@@ -33,7 +37,8 @@ final class TrackSegmenter: Segmenting {
             let logits = Tensor(shape: [1, side, side], storage: low.storage.map { $0 > 0.5 ? 12 : -12 })
             let features = try predictor.maskPooledEmbedding(logits, centered: true)[0]
             return Segmentation(mask: mask, score: 1, hint: logits, output: .single,
-                                appearance: features.isEmpty ? nil : features)
+                                appearance: features.isEmpty ? nil : features,
+                                logits: softAlpha ? mask.map { $0 ? 12 : -12 } : nil)
         }
         guard prompt.box != nil || !prompt.points.isEmpty else { return nil }
         let points = prompt.points.map { Prompt.Point(x: $0.x, y: $0.y, positive: $0.positive) }
@@ -70,11 +75,12 @@ final class TrackSegmenter: Segmenting {
                     if v > 1 { strong += 1 }
                     if v > -1 { weak += 1 }
                 }
+                let soft = softAlpha ? Array(logits[(k * plane)..<((k + 1) * plane)]) : nil
                 return Segmentation(mask: mask, score: Double(prediction.iou[k]),
                                     stability: weak > 0 ? Double(strong) / Double(weak) : nil,
                                     hint: prediction.lowResLogits.slice(axis: 0, k..<(k + 1)).reshaped([1, side0, side1]),
                                     route: route, output: Self.outputs[k],
-                                    appearance: features[k].isEmpty ? nil : features[k])
+                                    appearance: features[k].isEmpty ? nil : features[k], logits: soft)
             }
         }
     }

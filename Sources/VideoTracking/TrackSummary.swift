@@ -28,6 +28,8 @@ struct TrackSummary: Encodable {
         var startNumber: Int
         var matteVideo: Bool
         var tracker: TrackerSettings
+        /// `--soft` and its options; absent without soft mattes.
+        var softMatte: SoftMatteRequest?
     }
     struct Frames: Encodable {
         /// Frames the source delivered in this run (all of them when it ran to the end).
@@ -64,8 +66,9 @@ struct TrackSummary: Encodable {
                       durationSeconds: info.duration, rotation: info.rotation, imageSequence: info.isImageSequence)
         model = Model(path: modelName, imageSize: modelSize)
         settings = Settings(objects: request.objects, startFrame: request.startFrame, backward: request.backward,
-                            startNumber: request.startNumber, matteVideo: request.matteVideo, tracker: request.settings)
-        versions = ["stablesam": StableSAMVersion.string, "ffmpeg": FFmpegInfo.version]
+                            startNumber: request.startNumber, matteVideo: request.matteVideo, tracker: request.settings,
+                            softMatte: request.softMatte)
+        versions = ["stablesam": StableSAMVersion.string, "ffmpeg": FFmpegInfo.version, "openexr": EXRInfo.version]
     }
 
     mutating func finish(_ outcome: TrackOutcome, stability: [ObjectStability], matteVideo: Bool) {
@@ -75,6 +78,10 @@ struct TrackSummary: Encodable {
         interrupted = outcome.interrupted
         complete = !outcome.interrupted
         outputs = ["frames": "frames/", "masks": "masks/<id>/", "palette": "palette/"]
+        if let soft = settings.softMatte {
+            outputs["masks_soft"] = "masks_soft/<id>/"
+            if let exr = soft.exr { outputs["exr"] = "exr/\(exr.name).####.exr" }
+        }
         if complete {
             outputs["overlay"] = "overlay.mp4"
             if matteVideo { outputs["matte_video"] = "matte.mov" }

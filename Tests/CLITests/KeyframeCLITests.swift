@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import VideoIO
 
 #if canImport(Glibc)
 import Glibc
@@ -57,6 +58,29 @@ struct KeyframeCLITests {
         #expect(updated.status == 0, "\(updated.stderr)")
         let k2 = (try JSONSerialization.jsonObject(with: Data(contentsOf: s.file("out/summary.json"))) as! [String: Any])["keyframes"] as! [String: Any]
         #expect((k2["tracked_forward"] as? Int, k2["tracked_backward"] as? Int) == (0, 0), "nothing changed, nothing tracked")
+    }
+
+    @Test("--prompts --soft: soft mattes on every frame, at least half exactly where the binary matte is set, after an --update too")
+    func softMattesFromKeyframes() throws {
+        let s = try Scratch()
+        try TrackCLI.makeClip(s.file("clip.mp4"))
+        let p = try prompts(s, #"{"objects": [{"id": 1, "keyframes": [{"frame": 1, "box": [6, 10, 22, 28]}, {"frame": 6, "box": [20, 10, 38, 28]}]}]}"#)
+        let args = ["track", s.path("clip.mp4"), "--model", TrackCLI.tinyModel, "--out", s.path("out"), "--quiet", "--prompts", p,
+                    "--soft", "--min-score=-100"]
+        #expect(try TrackCLI.run(args).status == 0)
+        func check() throws {
+            #expect(s.list("out/masks_soft/1").count == 8)
+            for name in s.list("out/masks_soft/1") {
+                let soft = try ImageReader.readGray16(s.file("out/masks_soft/1/" + name)).pixels
+                let binary = try ImageReader.readGray(s.file("out/masks/1/" + name)).pixels
+                #expect(zip(soft, binary).allSatisfy { ($0 >= 32768) == ($1 > 127) }, "\(name)")
+            }
+        }
+        try check()
+        _ = try prompts(s, #"{"objects": [{"id": 1, "keyframes": [{"frame": 1, "box": [6, 10, 22, 28]}, {"frame": 4, "points": [[20, 19, 1]]}, {"frame": 6, "box": [20, 10, 38, 28]}]}]}"#)
+        let r = try TrackCLI.run(args + ["--update"])
+        #expect(r.status == 0, "\(r.stderr)")
+        try check()
     }
 
     /// Peak resident memory of one run of the binary, kilobytes (wait4's rusage of that child alone).

@@ -15,6 +15,8 @@ struct Track: ParsableCommand {
             masks/<id>/NNNNNN.png (0/255 mattes), palette/NNNNNN.png (DAVIS-style, index = id), \
             frames/NNNNNN.json (per frame: state, prompt box, box, area, score, stability, mask as COCO RLE, the chosen candidate and its scores, the Kalman-predicted box, camera motion), \
             summary.json, and with --matte-video matte.mov (ProRes 4444, alpha = all objects). \
+            With --soft also masks_soft/<id>/NNNNNN.png (16-bit soft mattes) and with --exr exr/<name>.NNNN.exr \
+            (half float, one layer per object); soft-matte steps run in roto order: fill holes, grow, feather. \
             Ctrl-C stops after the current frame; --resume continues in the same --out.
             """)
 
@@ -74,6 +76,8 @@ struct Track: ParsableCommand {
     @Flag(help: "Also write matte.mov: ProRes 4444, source colour with all objects as alpha.")
     var matteVideo = false
 
+    @OptionGroup(title: "Soft mattes") var softOptions: SoftMatteOptions
+
     @Flag(help: "Continue an interrupted run in --out.")
     var resume = false
 
@@ -127,7 +131,8 @@ struct Track: ParsableCommand {
             video: URL(fileURLWithPath: video), folderFrameRate: Rational(Int((fps * 1000).rounded()), 1000), objects: specs,
             startFrame: startFrame, backward: backward, settings: settings, output: URL(fileURLWithPath: out, isDirectory: true),
             startNumber: startNumber, matteVideo: matteVideo, resume: resume,
-            adaptation: adaptOptions.adapt ? AdaptationRequest(settings: adaptOptions.settings, maskPath: mask) : nil)
+            adaptation: adaptOptions.adapt ? AdaptationRequest(settings: adaptOptions.settings, maskPath: mask) : nil,
+            softMatte: softOptions.request)
         request.prompts = plan
         request.merge = merge
         request.update = update

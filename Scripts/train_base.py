@@ -389,13 +389,15 @@ def latest_checkpoint(run: str) -> str | None:
     return c[-1] if c else None
 
 
-def save_checkpoint(path: str, sam, ema, opt, step: int, train_s: float, history: list, pool: int) -> str:
+def save_checkpoint(path: str, sam, ema, opt, step: int, train_s: float, history: list, pool: int,
+                    total_steps: int) -> str:
     """Everything continuing needs: weights, EMA weights, AdamW moments, step, clocks, curves. RNG
     state is not needed: every step draws from generators seeded by (seed, step)."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = path + ".tmp"
     torch.save({"recipe": RECIPE, "config": CONFIG, "model": sam.state_dict(), "ema": ema.state_dict(),
                 "optimizer": opt.state_dict(), "step": step, "train_seconds": train_s, "history": history,
+                "total_steps": total_steps,
                 "pool_images": pool}, tmp)
     os.replace(tmp, path)
     return path
@@ -516,7 +518,9 @@ def parse_args():
                     help="the committed training state: resumed from when newer than --run's checkpoint, "
                          "written at the end of each invocation (default Scripts/base/state/base_state.pt)")
     ap.add_argument("--minutes", type=float, default=60.0, help="training time of THIS invocation, minutes")
-    ap.add_argument("--total-steps", type=int, default=120000, help="length of the whole run (the LR schedule)")
+    ap.add_argument("--total-steps", type=int, default=None,
+                    help="length of the whole run (the LR schedule); default: the resumed run's (kept in its state), "
+                         "120000 for a new run")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=6e-4)
     ap.add_argument("--weight-decay", type=float, default=0.05)
@@ -569,6 +573,9 @@ def main() -> None:
         st, src = loaded[k], candidates[k]
         CONFIG.clear()
         CONFIG.update(st["config"])
+    # The schedule is the run's: a resumed run keeps its horizon (kept in its state) unless told otherwise.
+    if a.total_steps is None:
+        a.total_steps = (st or {}).get("total_steps") or 120000
     a.lr_stride = CONFIG["patch_size"] // 4  # low-res logits are 4x the embedding grid
     gen_proc = ensure_data(a)
     pool, held = Pool(a), Scenes(a.eval_dir)
@@ -668,7 +675,7 @@ def main() -> None:
                 f.write(json.dumps(rec) + "\n")
             agg, agg_n, t_rep = {}, 0, time.time()
         if not a.bench and time.time() - last_ck > a.ckpt_minutes * 60:
-            save_checkpoint(os.path.join(a.run, "checkpoint.pt"), sam, ema, opt, step, train_s, history, len(pool))
+            save_checkpoint(os.path.join(a.run, "checkpoint.pt"), sam, ema, opt, step, train_s, history, len(pool), a.total_steps)
             last_ck = time.time()
     if a.bench:
         n = a.bench - 2
@@ -677,7 +684,7 @@ def main() -> None:
                f"{cpu / n:.2f} CPU-s per step; bf16 {a.bf16}; device {a.device}; config {json.dumps(CONFIG)}")
         return
     for p in (os.path.join(a.run, "checkpoint.pt"), a.state):
-        save_checkpoint(p, sam, ema, opt, step, train_s, history, len(pool))
+        save_checkpoint(p, sam, ema, opt, step, train_s, history, len(pool), a.total_steps)
     log(a, f"saved state at step {step} to {a.state}")
     t = time.time()
     ev = evaluate(ema, held, None, a.device)

@@ -8,7 +8,7 @@ import VideoTracking
 
 struct Track: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Track and segment objects through a video from one box each.",
+        abstract: "Track and segment objects through a video from one box each, or from keyframes on any frames (--prompts).",
         discussion: """
             VIDEO is any file FFmpeg decodes, or a folder of images (DAVIS JPEGImages/<seq> style, \
             natural name order). Writes to --out: overlay.mp4 (same frame count and timestamps as VIDEO), \

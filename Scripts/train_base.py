@@ -575,7 +575,10 @@ def main() -> None:
         CONFIG.update(st["config"])
     # The schedule is the run's: a resumed run keeps its horizon (kept in its state) unless told otherwise.
     if a.total_steps is None:
-        a.total_steps = (st or {}).get("total_steps") or 120000
+        # A checkpoint written before horizons were stored says nothing: take the horizon of any
+        # candidate at the same step (the committed state), else the original 120000.
+        same = [x.get("total_steps") for x in (loaded if st is not None else []) if x["step"] == st["step"]]
+        a.total_steps = (st or {}).get("total_steps") or next((t for t in same if t), None) or 120000
     a.lr_stride = CONFIG["patch_size"] // 4  # low-res logits are 4x the embedding grid
     gen_proc = ensure_data(a)
     pool, held = Pool(a), Scenes(a.eval_dir)

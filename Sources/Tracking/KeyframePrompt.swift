@@ -34,15 +34,19 @@ extension Segmenting {
     /// and masks (TrackSegmenter for SAM) answer keyframes properly.
     public func answer(_ prompt: KeyframePrompt, width: Int, height: Int) throws -> Segmentation<MaskHint>? {
         if let mask = prompt.mask { return Segmentation(mask: mask, score: 1) }
-        guard let box = prompt.box ?? Self.pointsBox(prompt.points) else { return nil }
+        // A few pixels around the positive points, for a model that only takes boxes.
+        guard let box = prompt.box ?? Box.around(prompt.points, padding: 8) else { return nil }
         return try candidates(box: box, hint: nil).first
     }
+}
 
-    /// A box around positive points (a few pixels around one point), for box-only models.
-    static func pointsBox(_ points: [PromptPoint]) -> Box? {
+extension Box {
+    /// The box around the positive points, `padding` pixels wider on each side, at least one pixel
+    /// across; nil without a positive point.
+    public static func around(_ points: [PromptPoint], padding: Double = 0) -> Box? {
         let positive = points.filter(\.positive)
-        guard !positive.isEmpty else { return nil }
-        let xs = positive.map(\.x), ys = positive.map(\.y)
-        return Box(x0: xs.min()! - 8, y0: ys.min()! - 8, x1: xs.max()! + 8, y1: ys.max()! + 8)
+        guard let x0 = positive.map(\.x).min(), let x1 = positive.map(\.x).max(),
+              let y0 = positive.map(\.y).min(), let y1 = positive.map(\.y).max() else { return nil }
+        return Box(x0: x0 - padding, y0: y0 - padding, x1: max(x1 + padding, x0 + 1), y1: max(y1 + padding, y0 + 1))
     }
 }

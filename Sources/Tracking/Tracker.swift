@@ -107,8 +107,8 @@ public final class Tracker<Model: Segmenting> {
     /// A one-object track that starts from a keyframe: `answer` (the model's answer to the
     /// person's prompt on `frame`, already encoded, or their own mask) is accepted as it is, since
     /// the keyframe is the truth on its frame, and `step` continues from it on the next frames.
-    /// `result` is what the keyframe's frame emits. An empty answer starts nothing: the track is
-    /// `lost` from the first `step`.
+    /// `keyframeResult` is what the keyframe's frame emits. An empty answer is rejected: the object
+    /// starts unseen and searches around the keyframe's box from the first `step`.
     public init(model: Model, keyframe spec: ObjectSpec, answer: Segmentation<Model.MaskHint>, frame: FramePixels,
                 settings: TrackerSettings = .init()) {
         self.model = model

@@ -7,12 +7,7 @@ public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws(VideoIOError) {
         let path = url.path
         let directory = url.deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw .cannotWrite(path: path, reason: "directory \(directory) does not exist; create it first")
-        }
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp").path
+        let temporary = try temporaryPath(for: url)
 
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
@@ -46,13 +41,7 @@ public enum AtomicFile {
     /// removed and nothing appears under `url`.
     public static func write(to url: URL, with body: (_ temporaryPath: String) throws(VideoIOError) -> Void) throws(VideoIOError) {
         let path = url.path
-        let directory = url.deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw .cannotWrite(path: path, reason: "directory \(directory) does not exist; create it first")
-        }
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp").path
+        let temporary = try temporaryPath(for: url)
         do {
             try body(temporary)
         } catch {
@@ -72,6 +61,17 @@ public enum AtomicFile {
             unlink(temporary)
             throw .cannotWrite(path: path, reason: failure)
         }
+    }
+
+    /// A hidden, unique name beside `url` (same directory, so the final rename is atomic); the
+    /// directory must exist.
+    private static func temporaryPath(for url: URL) throws(VideoIOError) -> String {
+        let directory = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .cannotWrite(path: url.path, reason: "directory \(directory) does not exist; create it first")
+        }
+        return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp").path
     }
 
     private static func errnoText() -> String {

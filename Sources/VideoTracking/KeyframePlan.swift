@@ -59,17 +59,10 @@ public struct KeyframePlan: Sendable, Hashable {
     func specs(width: Int, height: Int) -> [ObjectSpec] {
         objects.map { o in
             let first = o.keyframes.first { !$0.absent }
-            let box = first?.box ?? first.flatMap { KeyframePlan.pointsBounds($0.points) }
+            let box = first?.box ?? first.flatMap { Box.around($0.points) }
                 ?? Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height))
             return ObjectSpec(id: o.id, name: o.name, box: box)
         }
-    }
-
-    static func pointsBounds(_ points: [PromptPoint]) -> Box? {
-        let positive = points.filter(\.positive)
-        guard let x0 = positive.map(\.x).min(), let x1 = positive.map(\.x).max(),
-              let y0 = positive.map(\.y).min(), let y1 = positive.map(\.y).max() else { return nil }
-        return Box(x0: x0, y0: y0, x1: max(x1, x0 + 1), y1: max(y1, y0 + 1))
     }
 }
 

@@ -90,7 +90,7 @@ struct KeyframeRun<Model: Segmenting> {
         let answer = try model.answer(p, width: width, height: height)
             ?? Segmentation(mask: [Bool](repeating: false, count: width * height), score: 0)
         let box = k.box ?? Box.bounding(answer.mask, width: width, height: height)
-            ?? KeyframePlan.pointsBounds(k.points) ?? Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height))
+            ?? Box.around(k.points) ?? Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height))
         return Tracker(model: model, keyframe: ObjectSpec(id: o.id, name: o.name, box: box), answer: answer, frame: pixels,
                        settings: settings)
     }
@@ -110,7 +110,7 @@ struct KeyframeRun<Model: Segmenting> {
         for o in plan.objects {
             for k in o.keyframes where !k.absent {
                 let print = fingerprints[o.id]?[k.frame] ?? ""
-                if store.readKey(id: o.id, frame: k.frame, fingerprint: print) == nil {
+                if !store.hasKey(id: o.id, frame: k.frame, fingerprint: print) {
                     keysToAnswer[k.frame, default: []].append((o.id, print))
                 }
             }

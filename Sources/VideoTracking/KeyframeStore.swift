@@ -149,6 +149,14 @@ final class KeyframeStore {
         try AtomicFile.write(try encoder.encode(record), to: url)
     }
 
+    /// Whether a stored answer for this version of the keyframe exists (reads only its fingerprint).
+    func hasKey(id: Int, frame: Int, fingerprint: String) -> Bool {
+        struct Fingerprint: Decodable { var fingerprint: String }
+        guard let data = try? Data(contentsOf: file(id: id, kind: "key", frame: frame)),
+              let key = try? decoder.decode(Fingerprint.self, from: data) else { return false }
+        return key.fingerprint == fingerprint
+    }
+
     /// The keyframe's stored answer when it answers this fingerprint.
     func readKey(id: Int, frame: Int, fingerprint: String) -> ObjectFrame? {
         let url = file(id: id, kind: "key", frame: frame)

@@ -29,7 +29,11 @@ public final class TrackJob {
             if request.startFrame != 0 { throw TrackError.promptsExclude("--start-frame (keyframes name their frames)") }
             if request.adaptation != nil { throw TrackError.promptsExclude("--adapt") }
             if !request.objects.isEmpty { throw TrackError.promptsExclude("--box/--objects") }
-            reader = try VideoReader(url: request.video, folderFrameRate: request.folderFrameRate)
+        } else {
+            try ObjectList.check(request.objects, source: "objects")
+        }
+        reader = try VideoReader(url: request.video, folderFrameRate: request.folderFrameRate)
+        if let plan = request.prompts {
             try plan.check(width: reader.info.width, height: reader.info.height, frameCount: reader.info.frameCount)
             request.objects = plan.specs(width: reader.info.width, height: reader.info.height)
             var prints: [Int: [Int: String]] = [:]
@@ -38,8 +42,6 @@ public final class TrackJob {
             }
             fingerprints = prints
         } else {
-            try ObjectList.check(request.objects, source: "objects")
-            reader = try VideoReader(url: request.video, folderFrameRate: request.folderFrameRate)
             fingerprints = [:]
         }
         self.request = request

@@ -104,17 +104,15 @@ public final class Tracker<Model: Segmenting> {
         objects = snapshots.map { ObjectTrack(snapshot: $0, settings: settings) }
     }
 
-    /// A one-object track that starts from a keyframe: `answer` (the model's answer to the
-    /// person's prompt on `frame`, already encoded, or their own mask) is accepted as it is, since
-    /// the keyframe is the truth on its frame, and `step` continues from it on the next frames.
-    /// `keyframeResult` is what the keyframe's frame emits. An empty answer is rejected: the object
-    /// starts unseen and searches around the keyframe's box from the first `step`.
-    public init(model: Model, keyframe spec: ObjectSpec, answer: Segmentation<Model.MaskHint>, frame: FramePixels,
-                settings: TrackerSettings = .init()) {
-        self.model = model
-        self.settings = settings
-        width = frame.width
-        height = frame.height
+    /// Starts an object from a keyframe on the frame just stepped or primed (`prime`), replacing
+    /// any track of the same id: `answer` (the model's answer to the person's prompt on that
+    /// encoded frame, or their own mask) is accepted as it is, since the keyframe is the truth on
+    /// its frame, and `step` continues from it. Returns what the keyframe's frame emits. An empty
+    /// answer is rejected: the object starts unseen and searches around the keyframe's box.
+    /// Objects stay in id order, so a tracker rebuilt from `snapshot()` steps them the same way.
+    @discardableResult
+    public func begin(keyframe spec: ObjectSpec, answer: Segmentation<Model.MaskHint>) -> ObjectFrame {
+        end(id: spec.id)
         var track = ObjectTrack<Model.MaskHint>(spec: spec, settings: settings)
         let summary = MaskSummary(answer.mask, width: width, height: height)
         let scores = CandidateScores(output: answer.output, kfBoxIoU: nil, maskIoU: nil, appearance: nil,
@@ -132,13 +130,29 @@ public final class Tracker<Model: Segmenting> {
             result.rejection = "vanished"
             result.logits = nil
         }
-        objects = [track]
-        keyframeResult = result
-        if settings.estimateCameraMotion { _ = cameraMotion.estimate(frame, excluding: [spec.box]) }
+        objects.insert(track, at: objects.firstIndex { $0.spec.id > spec.id } ?? objects.endIndex)
+        return result
     }
 
-    /// What the keyframe's frame emits, for a tracker made by `init(model:keyframe:answer:frame:settings:)`.
-    public private(set) var keyframeResult: ObjectFrame?
+    /// Stops following the object (its propagation ends here); nothing when it is not followed.
+    public func end(id: Int) {
+        objects.removeAll { $0.spec.id == id }
+    }
+
+    /// Whether the camera-motion estimate leaves the objects' boxes out (their own motion is not
+    /// the camera's). A keyframe sweep turns it off: there the estimate must not depend on which
+    /// objects are followed, or a correction of one object would move every other object's
+    /// prediction slightly, and a sweep could never find its stored state again after it.
+    public var excludeObjectsFromCameraMotion = true
+
+    /// Ids of the objects followed, in the order `step` answers them.
+    public var ids: [Int] { objects.map(\.spec.id) }
+
+    /// Shows the camera-motion estimator a frame without stepping: the frame an object begins on
+    /// when nothing was stepped there, or the frame before a tracker rebuilt from snapshots.
+    public func prime(_ frame: FramePixels) {
+        if settings.estimateCameraMotion { _ = cameraMotion.estimate(frame, excluding: []) }
+    }
 
     /// Encodes the frame once and answers every object against it. With several objects, each
     /// candidate is also penalised for covering where another object is expected and this one is
@@ -147,8 +161,8 @@ public final class Tracker<Model: Segmenting> {
     public func step(_ frame: FramePixels, encode: Bool = true) throws -> [ObjectFrame] {
         precondition(frame.width == width && frame.height == height,
                      "frame \(frame.width)x\(frame.height) in a \(width)x\(height) track")
-        let shift = settings.estimateCameraMotion
-            ? cameraMotion.estimate(frame, excluding: objects.map { $0.exclusionBox(settings: settings) }) : nil
+        let excluded = excludeObjectsFromCameraMotion ? objects.map { $0.exclusionBox(settings: settings) } : []
+        let shift = settings.estimateCameraMotion ? cameraMotion.estimate(frame, excluding: excluded) : nil
         if encode { try model.encode(frame) }
         for i in objects.indices { objects[i].predict(camera: shift ?? .zero, settings: settings) }
         let supports = objects.count > 1 ? objects.map { $0.support() } : []

@@ -1,10 +1,10 @@
 import Tracking
 
-/// One object per pixel on a keyframe run's output. Objects propagate independently there (so a
-/// correction changes nothing of the others), and one that lost its object and searched may
-/// settle on a neighbour; where answers overlap, the pixel goes to the surer claim, and an
-/// answer left with under half its pixels is dropped as taken by another object (the tracker's
-/// shared-pixel rule, applied per frame to the merged answers).
+/// One object per pixel on a keyframe run's output. Each sweep's tracker keeps its objects apart,
+/// but a frame's answers come from two sweeps (and keyframes), and one that lost its object and
+/// searched may settle on a neighbour; where answers overlap, the pixel goes to the surer claim,
+/// and an answer left with under half its pixels is dropped as taken by another object (the
+/// tracker's shared-pixel rule, applied per frame to the merged answers).
 enum ExclusivePixels {
     /// How much a claim is trusted, highest first: a keyframe (the person's own prompt), an answer
     /// propagated without losing the object since its keyframe, one found again after losing it.
@@ -25,8 +25,32 @@ enum ExclusivePixels {
     /// The answers with contested pixels given to one claim each: higher rank, then the object that
     /// had the pixel on the previous frame (`previousOwner`, object ids, 0 for none: so an object
     /// sliding onto a neighbour does not take it over once their scores tie), then higher model
-    /// score, then the earlier object.
-    static func resolve(_ claims: [Claim], previousOwner: [UInt8]?, width: Int, height: Int) -> [ObjectFrame] {
+    /// score, then the earlier object. `owner` is what the next frame's `previousOwner` should be:
+    /// who got each pixel, except where a keyframe's answer swallowed most of a smaller object.
+    static func resolve(_ claims: [Claim], previousOwner: [UInt8]?, width: Int, height: Int)
+        -> (answers: [ObjectFrame], owner: [UInt8]) {
+        let answers = assign(claims, previousOwner: previousOwner, width: width, height: height)
+        var owner = [UInt8](repeating: 0, count: width * height)
+        for a in answers where a.state == .tracked {
+            for i in a.mask.indices where a.mask[i] { owner[i] = UInt8(a.id) }
+        }
+        // A box around a partly hidden object often gets the model's answer for it and the object
+        // in front together. The keyframe wins its own frame, but the object it swallowed keeps
+        // its pixels for the frames after: otherwise it would count as having slid onto the
+        // keyframe's object, and be dropped from then on.
+        for k in claims where k.rank == .keyframe && k.answer.state == .tracked {
+            for c in claims where c.rank != .keyframe && c.answer.state == .tracked && c.answer.area > 0 {
+                let inside = zip(k.answer.mask, c.answer.mask).reduce(0) { $0 + ($1.0 && $1.1 ? 1 : 0) }
+                // Swallowed: the keyframe takes most of it (it is dropped on this frame) and is
+                // clearly bigger (the same object, corrected, is about as big).
+                guard 2 * inside > c.answer.area, 10 * k.answer.area >= 13 * c.answer.area else { continue }
+                for i in c.answer.mask.indices where c.answer.mask[i] && k.answer.mask[i] { owner[i] = UInt8(c.answer.id) }
+            }
+        }
+        return (answers, owner)
+    }
+
+    private static func assign(_ claims: [Claim], previousOwner: [UInt8]?, width: Int, height: Int) -> [ObjectFrame] {
         var answers = claims.map(\.answer)
         var tracked = claims.indices.filter { claims[$0].answer.state == .tracked && claims[$0].answer.area > 0 }
         guard tracked.count > 1 else { return answers }

@@ -7,13 +7,12 @@ import VideoIO
 /// its object's neighbouring keyframe; a keyframe's frame keeps its own answer; a frame two
 /// propagations reach keeps the one `merge` picks.
 ///
-/// Three passes, none holding more than one frame: (1) decode forwards, computing keyframe
-/// answers and forward propagations, and spooling the frames backward propagations need to a
-/// file; (2) backward propagations over the spool, last frame first; (3) decode again, merge
-/// each frame's answers and write every output. Propagations are independent per object (each
-/// its own one-object tracker over a shared encoding), so a changed keyframe changes nothing
-/// outside its neighbouring keyframes, and only the propagations it starts or cuts are
-/// recomputed (`KeyframeStore`).
+/// Three passes, none holding more than two frames: (1) decode forwards, running the forward
+/// sweep (`KeyframeSweep`: one tracker for every object, restarted at keyframes) and spooling the
+/// frames the backward sweep must compute to a file; (2) the backward sweep over the spool, last
+/// keyframe first; (3) decode again, merge each frame's answers and write every output. Both
+/// sweeps store their frames (`KeyframeStore`), so an `--update` computes only from the first
+/// changed keyframe until the tracker's state agrees with the stored one again.
 struct KeyframeRun<Model: Segmenting> {
     let model: Model
     let plan: KeyframePlan
@@ -33,7 +32,7 @@ struct KeyframeRun<Model: Segmenting> {
     struct Result {
         var outcome = TrackOutcome()
         var stability: [ObjectStability] = []
-        /// Frames each pass tracked in this run: what an `--update` had to recompute.
+        /// Frames each sweep tracked in this run: what an `--update` had to recompute.
         var forwardFrames = 0
         var backwardFrames = 0
     }
@@ -45,23 +44,34 @@ struct KeyframeRun<Model: Segmenting> {
         var result = Result()
         let clock = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let started = clock()
-        let all = KeyframeSchedule.propagations(plan, fingerprints: fingerprints)
-        let todo = all.filter { !store.isDone($0) }
-        for p in todo { try store.reopen(p) }
-        events(.log("keyframes: \(all.count) propagations, \(todo.count) to compute"))
+        let sweep = { (forward: Bool) in
+            try KeyframeSweep(forward: forward, model: model, store: store, plan: plan, fingerprints: fingerprints,
+                              settings: settings, width: width, height: height)
+        }
+        let (forward, backward) = (try sweep(true), try sweep(false))
+        // The backward sweep starts at the last keyframe; frames from the first it must compute
+        // (and the one above it, whose stored state it starts from) down to 0 are spooled.
+        let top = plan.objects.flatMap { $0.keyframes.filter { !$0.absent }.map(\.frame) }.max() ?? -1
+        let firstBackward = top < 0 ? nil : backward.firstToCompute(stride(from: top, through: 0, by: -1))
+        let spoolTop = firstBackward.map { min($0 + 1, top) }
+        events(.log("keyframes: backward sweep " + (firstBackward.map { "computes from frame \($0) down" } ?? "stored")))
 
         let spool = try FrameSpool(folder: layout.root)
         defer { spool.remove() }
         events(.trackingStarted)
-        guard try forwardPass(todo.filter(\.forward), backward: todo.filter { !$0.forward }, spool: spool,
-                              result: &result, events: events, clock: clock) else {
+        guard try forwardPass(forward, spoolTop: spoolTop, spool: spool, result: &result, events: events, clock: clock) else {
             return finishInterrupted(result, started: started, clock: clock, events: events)
         }
-        guard try backwardPass(todo.filter { !$0.forward }, spool: spool, result: &result, events: events, clock: clock) else {
-            return finishInterrupted(result, started: started, clock: clock, events: events)
+        if spoolTop != nil {
+            guard try backwardPass(backward, top: top, spool: spool, result: &result, events: events, clock: clock) else {
+                return finishInterrupted(result, started: started, clock: clock, events: events)
+            }
         }
         events(.trackingEnded)
-        result.stability = try writeOutputs(all)
+        result.stability = try writeOutputs(forward: forward, backward: backward)
+        forward.files.prune(keeping: forward.used)
+        backward.files.prune(keeping: backward.used)
+        store.pruneKeys(keep: fingerprints)
         result.outcome.timings.wallSeconds = clock() - started
         return result
     }
@@ -74,95 +84,35 @@ struct KeyframeRun<Model: Segmenting> {
         return r
     }
 
-    /// The keyframe's prompt as the model takes it (a mask read from its PNG).
-    private func prompt(_ k: KeyframePlan.Keyframe, id: Int) throws -> KeyframePrompt {
-        let mask = try k.maskPath.map { path in
-            try KeyframeMask.read(path, width: width, height: height) {
-                KeyframeError(path: plan.source, object: id, frame: k.frame, reason: $0)
-            }
-        }
-        return KeyframePrompt(box: k.box, points: k.points, mask: mask)
-    }
-
-    /// A one-object tracker started from the keyframe's answer on the encoded frame.
-    private func start(_ o: KeyframePlan.Object, _ k: KeyframePlan.Keyframe, pixels: FramePixels) throws -> Tracker<Model> {
-        let p = try prompt(k, id: o.id)
-        let answer = try model.answer(p, width: width, height: height)
-            ?? Segmentation(mask: [Bool](repeating: false, count: width * height), score: 0)
-        let box = k.box ?? Box.bounding(answer.mask, width: width, height: height)
-            ?? Box.around(k.points) ?? Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height))
-        return Tracker(model: model, keyframe: ObjectSpec(id: o.id, name: o.name, box: box), answer: answer, frame: pixels,
-                       settings: settings)
-    }
-
-    private func keyframe(id: Int, frame: Int) -> (KeyframePlan.Object, KeyframePlan.Keyframe)? {
-        guard let o = plan.objects.first(where: { $0.id == id }), let k = o.keyframes.first(where: { $0.frame == frame }) else {
-            return nil
-        }
-        return (o, k)
-    }
-
     /// Pass 1. False when stopped.
-    private func forwardPass(_ todo: [Propagation], backward: [Propagation], spool: FrameSpool, result: inout Result,
+    private func forwardPass(_ sweep: KeyframeSweep<Model>, spoolTop: Int?, spool: FrameSpool, result: inout Result,
                              events: (TrackEvent) -> Void, clock: () -> Double) throws -> Bool {
-        // Keyframe answers not yet stored (or stored for another version of the keyframe).
-        var keysToAnswer: [Int: [(Int, String)]] = [:]
-        for o in plan.objects {
-            for k in o.keyframes where !k.absent {
-                let print = fingerprints[o.id]?[k.frame] ?? ""
-                if !store.hasKey(id: o.id, frame: k.frame, fingerprint: print) {
-                    keysToAnswer[k.frame, default: []].append((o.id, print))
-                }
-            }
-        }
-        let spoolRange = backward.isEmpty ? nil : (backward.map { $0.end ?? 0 }.min()!, backward.map(\.frame).max()!)
         let reader = try VideoReader(url: videoURL, folderFrameRate: folderFrameRate)
-        var active: [(Propagation, Tracker<Model>)] = []
+        var previous: FramePixels?
         var last = -1
         while let frame = try reader.next() {
             if stop.isRequested { return false }
             let t = frame.index
             last = t
             result.outcome.framesSeen = t + 1
-            if let (lo, hi) = spoolRange, t >= lo && t <= hi { try spool.append(frame) }
-            let starting = todo.filter { $0.frame == t }
-            let keys = keysToAnswer[t] ?? []
-            guard !starting.isEmpty || !keys.isEmpty || !active.isEmpty else { continue }
+            if let top = spoolTop, t <= top { try spool.append(frame) }
             let pixels = FramePixels(width: width, height: height, rgb: frame.image.pixels)
-            let t0 = clock()
-            try model.encode(pixels)
-            var results: [ObjectFrame] = []
-            for (id, print) in keys {
-                guard let (o, k) = keyframe(id: id, frame: t) else { continue }
-                let tracker = try start(o, k, pixels: pixels)
-                if let key = tracker.keyframeResult {
-                    try store.writeKey(key, fingerprint: print, frame: t, width: width, height: height)
-                    results.append(key)
-                }
-                if let p = starting.first(where: { $0.id == id }) { active.append((p, tracker)) }
+            let t0 = clock(), before = sweep.computed
+            let results = try sweep.process(t, pixels: { pixels }, previous: {
+                guard let previous else { throw OutputFolderError(path: store.root.path, reason: "frame \(t - 1) was not kept") }
+                return previous
+            })
+            previous = pixels
+            let tracked = !results.isEmpty
+            if tracked {
+                result.outcome.timings.modelSeconds += clock() - t0
+                result.outcome.timings.framesProcessed += 1
             }
-            for p in starting where !keys.contains(where: { $0.0 == p.id }) {
-                guard let (o, k) = keyframe(id: p.id, frame: t) else { continue }
-                active.append((p, try start(o, k, pixels: pixels)))
-            }
-            var kept: [(Propagation, Tracker<Model>)] = []
-            for (p, tracker) in active {
-                guard p.frame < t else { kept.append((p, tracker)); continue }
-                let answer = try tracker.step(pixels, encode: false)[0]
-                try store.write(answer, recovered: tracker.stability[0].recoveries > 0, forward: true, frame: t,
-                                width: width, height: height)
-                results.append(answer)
-                result.forwardFrames += 1
-                if p.end == t { try store.finish(p, through: t, reachedEnd: false) } else { kept.append((p, tracker)) }
-            }
-            active = kept
-            result.outcome.timings.modelSeconds += clock() - t0
-            result.outcome.timings.framesProcessed += 1
-            events(.frame(FrameEvent(index: t, done: t + 1, tracked: true, results: results)))
+            result.forwardFrames += sweep.computed - before
+            events(.frame(FrameEvent(index: t, done: t + 1, tracked: tracked, results: results)))
         }
         if last < 0 { throw VideoIOError.noFrames(path: info.path) }
         try checkFrames(count: last + 1)
-        for (p, _) in active { try store.finish(p, through: last, reachedEnd: true) }
         return true
     }
 
@@ -176,45 +126,27 @@ struct KeyframeRun<Model: Segmenting> {
         }
     }
 
-    /// Pass 2, over the spool from its last frame down. False when stopped.
-    private func backwardPass(_ todo: [Propagation], spool: FrameSpool, result: inout Result,
+    /// Pass 2, from the last keyframe down to frame 0. False when stopped.
+    private func backwardPass(_ sweep: KeyframeSweep<Model>, top: Int, spool: FrameSpool, result: inout Result,
                               events: (TrackEvent) -> Void, clock: () -> Double) throws -> Bool {
-        guard let top = todo.map(\.frame).max(), let bottom = todo.map({ $0.end ?? 0 }).min() else { return true }
-        var active: [(Propagation, Tracker<Model>)] = []
-        var done = 0
-        for t in stride(from: top, through: bottom, by: -1) {
+        for t in stride(from: top, through: 0, by: -1) {
             if stop.isRequested { return false }
-            let starting = todo.filter { $0.frame == t }
-            guard !starting.isEmpty || !active.isEmpty else { continue }
-            let pixels = FramePixels(width: width, height: height, rgb: try spool.pixels(of: t))
-            let t0 = clock()
-            try model.encode(pixels)
-            var results: [ObjectFrame] = []
-            var kept: [(Propagation, Tracker<Model>)] = []
-            for (p, tracker) in active {
-                let answer = try tracker.step(pixels, encode: false)[0]
-                try store.write(answer, recovered: tracker.stability[0].recoveries > 0, forward: false, frame: t,
-                                width: width, height: height)
-                results.append(answer)
-                result.backwardFrames += 1
-                if (p.end ?? 0) == t { try store.finish(p, through: t, reachedEnd: t == 0) } else { kept.append((p, tracker)) }
+            let t0 = clock(), before = sweep.computed
+            let results = try sweep.process(t, pixels: { FramePixels(width: width, height: height, rgb: try spool.pixels(of: t)) },
+                                            previous: { FramePixels(width: width, height: height, rgb: try spool.pixels(of: t + 1)) })
+            if !results.isEmpty {
+                result.outcome.timings.modelSeconds += clock() - t0
+                result.outcome.timings.framesProcessed += 1
             }
-            active = kept
-            for p in starting {
-                guard let (o, k) = keyframe(id: p.id, frame: t) else { continue }
-                active.append((p, try start(o, k, pixels: pixels)))
-            }
-            result.outcome.timings.modelSeconds += clock() - t0
-            result.outcome.timings.framesProcessed += 1
-            done += 1
-            events(.frame(FrameEvent(index: t, done: done, tracked: true, results: results)))
+            result.backwardFrames += sweep.computed - before
+            events(.frame(FrameEvent(index: t, done: top - t + 1, tracked: !results.isEmpty, results: results)))
         }
         return true
     }
 
     /// Pass 3: each frame's answer per object (keyframe, merged propagations, or nothing), every
     /// output file and the videos; the per-object figures from the merged answers.
-    private func writeOutputs(_ all: [Propagation]) throws -> [ObjectStability] {
+    private func writeOutputs(forward: KeyframeSweep<Model>, backward: KeyframeSweep<Model>) throws -> [ObjectStability] {
         let specs = plan.specs(width: width, height: height)
         let writer = try TrackWriter(layout: layout, info: info, objects: specs, startFrame: 0, startNumber: startNumber,
                                      matteVideo: matteVideo, softMatte: softMatte)
@@ -224,12 +156,11 @@ struct KeyframeRun<Model: Segmenting> {
         var owner: [UInt8]?
         while let frame = try reader.next() {
             let t = frame.index
-            let claims = try ExclusivePixels.resolve(plan.objects.map { try answer(for: $0, at: t, all: all) },
-                                                     previousOwner: owner, width: width, height: height)
-            owner = [UInt8](repeating: 0, count: width * height)
-            for a in claims where a.state == .tracked {
-                for i in a.mask.indices where a.mask[i] { owner![i] = UInt8(a.id) }
-            }
+            let f = try forward.used[t].map { try forward.files.answers(frame: t, $0) } ?? [:]
+            let b = try backward.used[t].map { try backward.files.answers(frame: t, $0) } ?? [:]
+            let (claims, next) = ExclusivePixels.resolve(try plan.objects.map { try answer(for: $0, at: t, forward: f, backward: b) },
+                                                         previousOwner: owner, width: width, height: height)
+            owner = next
             var results: [ObjectFrame] = []
             for (n, answer) in claims.enumerated() {
                 if answer.state == .tracked {
@@ -250,7 +181,9 @@ struct KeyframeRun<Model: Segmenting> {
         return stats
     }
 
-    private func answer(for o: KeyframePlan.Object, at t: Int, all: [Propagation]) throws -> ExclusivePixels.Claim {
+    private typealias Swept = [Int: (answer: ObjectFrame, recovered: Bool)]
+
+    private func answer(for o: KeyframePlan.Object, at t: Int, forward: Swept, backward: Swept) throws -> ExclusivePixels.Claim {
         if let k = o.keyframes.first(where: { $0.frame == t }) {
             if k.absent {
                 return .init(.absent(id: o.id, name: o.name, state: .lost, why: "absent keyframe", width: width, height: height),
@@ -262,10 +195,9 @@ struct KeyframeRun<Model: Segmenting> {
             }
             return .init(key, rank: .keyframe)
         }
-        let f = try all.first { $0.id == o.id && $0.forward && $0.covers(t) }
-            .map { (try store.read(id: o.id, forward: true, frame: t), distance: t - $0.frame) }
-        let b = try all.first { $0.id == o.id && !$0.forward && $0.covers(t) }
-            .map { (try store.read(id: o.id, forward: false, frame: t), distance: $0.frame - t) }
+        // How far each answer was propagated: from the object's keyframe before (after) this frame.
+        let f = forward[o.id].flatMap { a in o.keyframes.last { $0.frame < t }.map { (a, distance: t - $0.frame) } }
+        let b = backward[o.id].flatMap { a in o.keyframes.first { $0.frame > t }.map { (a, distance: $0.frame - t) } }
         switch merge.choose(forward: f.map { ($0.0.answer, $0.distance) }, backward: b.map { ($0.0.answer, $0.distance) }) {
         case .forward?: return .init(f!.0.answer, rank: f!.0.recovered ? .recovered : .held)
         case .backward?: return .init(b!.0.answer, rank: b!.0.recovered ? .recovered : .held)

@@ -2,17 +2,20 @@ import Foundation
 import Tracking
 import VideoIO
 
-/// `.keyframes/` in a run folder: every propagation's per-frame answers, what is finished, and
-/// what the run was made with, so `--update` recomputes only propagations a changed keyframe
-/// starts or cuts, and an interrupted run continues where it stopped.
+/// `.keyframes/` in a run folder: keyframe answers and both sweeps' frames, so `--update`
+/// recomputes only frames a changed keyframe reaches and an interrupted run continues.
 ///
-///     .keyframes/run.json                  video, model, settings: another one invalidates everything
-///     .keyframes/done.json                 finished propagations and how far they got
-///     .keyframes/<id>/key/NNNNNN.json      a keyframe's own answer (with its fingerprint)
-///     .keyframes/<id>/forward/NNNNNN.json  an answer propagated forward to frame NNNNNN
-///     .keyframes/<id>/backward/NNNNNN.json ... and backward
+///     .keyframes/run.json                              video, model, settings: another one empties the store
+///     .keyframes/key/<id>/NNNNNN.<print>.json          a keyframe's own answer (print: its fingerprint)
+///     .keyframes/forward/NNNNNN.<link>.<state>.json    one frame of the forward sweep (see `SweepFiles`)
+///     .keyframes/backward/...                          ... and of the backward sweep
+///
+/// Soft runs keep each answer's alpha beside it as a 16-bit `.alpha.png` named after the same
+/// link or fingerprint, so a stop between two writes cannot pair an answer with another's alpha.
 final class KeyframeStore {
     struct RunIdentity: Codable, Equatable {
+        /// The store's layout; a store of another layout is emptied.
+        var format = 2
         var video: String
         var model: String
         var plugin: String?
@@ -31,9 +34,8 @@ final class KeyframeStore {
     }
 
     let root: URL
-    private(set) var done: [String: PropagationProgress] = [:]
-    private let encoder: JSONEncoder
-    private let decoder: JSONDecoder
+    let encoder: JSONEncoder
+    let decoder: JSONDecoder
 
     init(runFolder: URL) {
         root = runFolder.appendingPathComponent(".keyframes")
@@ -45,125 +47,214 @@ final class KeyframeStore {
     }
 
     private var runFile: URL { root.appendingPathComponent("run.json") }
-    private var doneFile: URL { root.appendingPathComponent("done.json") }
+    private let parts = ["key", "forward", "backward"]
 
-    func file(id: Int, kind: String, frame: Int) -> URL {
-        root.appendingPathComponent(String(id)).appendingPathComponent(kind).appendingPathComponent(TrackLayout.number(frame) + ".json")
-    }
-
-    /// Opens the store for a run made with `identity`: an earlier run's finished work is kept only
-    /// when it was made the same way. Creates the folders.
-    func open(identity: RunIdentity, ids: [Int]) throws {
+    /// Opens the store for a run made with `identity`: an earlier run's work is kept only when it
+    /// was made the same way. Creates the folders.
+    func open(identity: RunIdentity) throws {
         let fm = FileManager.default
+        let earlier = (try? Data(contentsOf: runFile)).flatMap { try? decoder.decode(RunIdentity.self, from: $0) }
         do {
-            for id in ids {
-                for kind in ["key", "forward", "backward"] {
-                    try fm.createDirectory(at: root.appendingPathComponent(String(id)).appendingPathComponent(kind),
-                                           withIntermediateDirectories: true)
-                }
+            if earlier != identity, fm.fileExists(atPath: root.path) {
+                try fm.removeItem(at: root)
             }
+            for part in parts { try fm.createDirectory(at: root.appendingPathComponent(part), withIntermediateDirectories: true) }
         } catch {
             throw OutputFolderError(path: root.path, reason: error.localizedDescription)
-        }
-        let earlier = (try? Data(contentsOf: runFile)).flatMap { try? decoder.decode(RunIdentity.self, from: $0) }
-        if earlier == identity, let data = try? Data(contentsOf: doneFile),
-           let list = try? decoder.decode([String: PropagationProgress].self, from: data) {
-            done = list
-        } else {
-            done = [:]
-            try AtomicFile.write(try encoder.encode(done), to: doneFile)
         }
         try AtomicFile.write(try encoder.encode(identity), to: runFile)
     }
 
-    func isDone(_ p: Propagation) -> Bool { done[p.key]?.satisfies(p) ?? false }
-
-    /// Records a finished propagation (after its frames are written).
-    func finish(_ p: Propagation, through: Int, reachedEnd: Bool) throws {
-        done[p.key] = PropagationProgress(through: through, reachedEnd: reachedEnd)
-        try AtomicFile.write(try encoder.encode(done), to: doneFile)
+    /// One sweep's frames.
+    func sweep(forward: Bool) throws -> SweepFiles {
+        try SweepFiles(folder: root.appendingPathComponent(forward ? "forward" : "backward"), store: self)
     }
 
-    /// Forgets a propagation about to be recomputed, so a stop in the middle cannot leave it marked done.
-    func reopen(_ p: Propagation) throws {
-        guard done.removeValue(forKey: p.key) != nil else { return }
-        try AtomicFile.write(try encoder.encode(done), to: doneFile)
+    // MARK: keyframe answers
+
+    private func keyFile(id: Int, frame: Int, fingerprint: String) -> URL {
+        root.appendingPathComponent("key").appendingPathComponent(String(id))
+            .appendingPathComponent("\(TrackLayout.number(frame)).\(fingerprint).json")
     }
 
-    /// A propagated answer, and whether its propagation lost the object and found it again on the
-    /// way here (a re-detection may have found a look-alike, so it yields contested pixels).
-    struct PropagatedRecord: Codable {
-        var recovered: Bool
-        var record: ObjectRecord
-    }
-
-    func write(_ result: ObjectFrame, recovered: Bool, forward: Bool, frame: Int, width: Int, height: Int) throws {
-        let record = PropagatedRecord(recovered: recovered, record: ObjectRecord(result, width: width, height: height))
-        let url = file(id: result.id, kind: forward ? "forward" : "backward", frame: frame)
-        try writeAlpha(result, beside: url, width: width, height: height)
+    func writeKey(_ result: ObjectFrame, fingerprint: String, frame: Int, width: Int, height: Int) throws {
+        let url = keyFile(id: result.id, frame: frame, fingerprint: fingerprint)
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        } catch {
+            throw OutputFolderError(path: url.deletingLastPathComponent().path, reason: error.localizedDescription)
+        }
+        try StoredAlpha.write(result, to: StoredAlpha.file(beside: url), width: width, height: height)
+        let record = KeyRecord(fingerprint: fingerprint, record: ObjectRecord(result, width: width, height: height))
         try AtomicFile.write(try encoder.encode(record), to: url)
     }
 
-    /// `NNNNNN.alpha.png` beside a record: the answer's soft alpha (16-bit) when it has logits.
-    private func alphaFile(_ record: URL) -> URL {
+    /// Whether a stored answer for this version of the keyframe exists.
+    func hasKey(id: Int, frame: Int, fingerprint: String) -> Bool {
+        FileManager.default.fileExists(atPath: keyFile(id: id, frame: frame, fingerprint: fingerprint).path)
+    }
+
+    /// The keyframe's stored answer when it answers this fingerprint.
+    func readKey(id: Int, frame: Int, fingerprint: String) -> ObjectFrame? {
+        let url = keyFile(id: id, frame: frame, fingerprint: fingerprint)
+        guard let data = try? Data(contentsOf: url),
+              let key = try? decoder.decode(KeyRecord.self, from: data), key.fingerprint == fingerprint else { return nil }
+        var answer = ObjectFrame(key.record)
+        answer.logits = StoredAlpha.readLogits(StoredAlpha.file(beside: url), mask: answer.mask)
+        return answer
+    }
+
+    /// Removes keyframe answers the plan no longer has (`keep`: id → frame → fingerprint).
+    func pruneKeys(keep: [Int: [Int: String]]) {
+        let fm = FileManager.default
+        let folder = root.appendingPathComponent("key")
+        for idName in (try? fm.contentsOfDirectory(atPath: folder.path)) ?? [] {
+            let sub = folder.appendingPathComponent(idName)
+            for name in (try? fm.contentsOfDirectory(atPath: sub.path)) ?? [] {
+                let bits = name.split(separator: ".")
+                guard let id = Int(idName), bits.count >= 2, let frame = Int(bits[0]) else { continue }
+                if keep[id]?[frame] != String(bits[1]) { try? fm.removeItem(at: sub.appendingPathComponent(name)) }
+            }
+        }
+    }
+}
+
+/// A soft answer's alpha as a 16-bit PNG, and back as logits.
+enum StoredAlpha {
+    static func file(beside record: URL) -> URL {
         record.deletingPathExtension().appendingPathExtension("alpha.png")
     }
 
-    private func writeAlpha(_ result: ObjectFrame, beside record: URL, width: Int, height: Int) throws {
-        let url = alphaFile(record)
-        guard let logits = result.logits, result.state == .tracked else {
-            try? FileManager.default.removeItem(at: url)
-            return
-        }
+    /// Writes the alpha when the answer has logits; nothing otherwise.
+    static func write(_ result: ObjectFrame, to url: URL, width: Int, height: Int) throws {
+        guard let logits = result.logits, result.state == .tracked else { return }
         let alpha = logits.map { UInt16((65535 / (1 + expf(-$0))).rounded()) }
         try ImageWriter.writePNG(Gray16Image(width: width, height: height, pixels: alpha), to: url)
     }
 
     /// The stored alpha back as logits, made to agree with the binary mask again (quantisation
     /// can move a value across 0.5).
-    private func readLogits(beside record: URL, mask: [Bool]) -> [Float]? {
-        guard let image = try? ImageReader.readGray16(alphaFile(record)), image.pixels.count == mask.count else { return nil }
+    static func readLogits(_ url: URL, mask: [Bool]) -> [Float]? {
+        guard let image = try? ImageReader.readGray16(url), image.pixels.count == mask.count else { return nil }
         return zip(image.pixels, mask).map { v, inside in
             let a = min(max(Float(v) / 65535, 1e-6), 1 - 1e-6)
             let l = logf(a / (1 - a))
             return inside ? max(l, 1e-4) : min(l, 0)
         }
     }
+}
 
-    func read(id: Int, forward: Bool, frame: Int) throws -> (answer: ObjectFrame, recovered: Bool) {
-        let url = file(id: id, kind: forward ? "forward" : "backward", frame: frame)
+/// One sweep's stored frames. A frame's file holds the tracker's state after the frame and the
+/// answers it gave there; its name carries the frame's link (a hash of the state before the
+/// frame and the keyframes on it) and the hash of the state after. What a frame computes depends
+/// on nothing else (the model is deterministic; the camera estimator sees the frame before), so a
+/// stored file whose link matches is exactly what computing the frame again would write. A
+/// sweep therefore reuses frames until the first changed keyframe, and again once its state
+/// agrees with the stored one (past the changed object's next keyframe, typically).
+final class SweepFiles {
+    struct Frame: Codable {
+        var state: [ObjectSnapshot]
+        var answers: [Answer]
+    }
+
+    /// A propagated answer, and whether its object was lost and found again since its keyframe
+    /// (a re-detection may have found a look-alike, so it yields contested pixels).
+    struct Answer: Codable {
+        var recovered: Bool
+        var record: ObjectRecord
+    }
+
+    struct Entry: Hashable {
+        var link: String
+        var state: String
+    }
+
+    let folder: URL
+    private let store: KeyframeStore
+    /// Stored files by frame: name and entry (nil for alpha files).
+    private var files: [Int: [(name: String, entry: Entry?)]] = [:]
+
+    init(folder: URL, store: KeyframeStore) throws {
+        self.folder = folder
+        self.store = store
+        let names: [String]
         do {
-            let p = try decoder.decode(PropagatedRecord.self, from: Data(contentsOf: url))
-            var answer = ObjectFrame(p.record)
-            answer.logits = readLogits(beside: url, mask: answer.mask)
-            return (answer, p.recovered)
+            names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
         } catch {
-            throw OutputFolderError(path: url.path, reason: "a propagated answer is missing or unreadable (\(error)); rerun with --update")
+            throw OutputFolderError(path: folder.path, reason: error.localizedDescription)
+        }
+        for name in names {
+            let bits = name.split(separator: ".").map(String.init)
+            guard bits.count >= 4, let frame = Int(bits[0]) else { continue }
+            let entry = bits.count == 4 && bits[3] == "json" ? Entry(link: bits[1], state: bits[2]) : nil
+            files[frame, default: []].append((name, entry))
         }
     }
 
-    func writeKey(_ result: ObjectFrame, fingerprint: String, frame: Int, width: Int, height: Int) throws {
-        let record = KeyRecord(fingerprint: fingerprint, record: ObjectRecord(result, width: width, height: height))
-        let url = file(id: result.id, kind: "key", frame: frame)
-        try writeAlpha(result, beside: url, width: width, height: height)
-        try AtomicFile.write(try encoder.encode(record), to: url)
+    func entry(frame: Int, link: String) -> Entry? {
+        files[frame]?.lazy.compactMap(\.entry).first { $0.link == link }
     }
 
-    /// Whether a stored answer for this version of the keyframe exists (reads only its fingerprint).
-    func hasKey(id: Int, frame: Int, fingerprint: String) -> Bool {
-        struct Fingerprint: Decodable { var fingerprint: String }
-        guard let data = try? Data(contentsOf: file(id: id, kind: "key", frame: frame)),
-              let key = try? decoder.decode(Fingerprint.self, from: data) else { return false }
-        return key.fingerprint == fingerprint
+    private func url(_ frame: Int, _ e: Entry) -> URL {
+        folder.appendingPathComponent("\(TrackLayout.number(frame)).\(e.link).\(e.state).json")
     }
 
-    /// The keyframe's stored answer when it answers this fingerprint.
-    func readKey(id: Int, frame: Int, fingerprint: String) -> ObjectFrame? {
-        let url = file(id: id, kind: "key", frame: frame)
-        guard let data = try? Data(contentsOf: url),
-              let key = try? decoder.decode(KeyRecord.self, from: data), key.fingerprint == fingerprint else { return nil }
-        var answer = ObjectFrame(key.record)
-        answer.logits = readLogits(beside: url, mask: answer.mask)
-        return answer
+    private func alphaName(_ frame: Int, link: String, id: Int) -> String {
+        "\(TrackLayout.number(frame)).\(link).\(id).alpha.png"
+    }
+
+    /// Stores a computed frame and removes whatever else was stored for it.
+    func write(frame t: Int, link: String, stateHash: String, state: [ObjectSnapshot], answers: [(ObjectFrame, recovered: Bool)],
+               width: Int, height: Int) throws -> Entry {
+        let e = Entry(link: link, state: stateHash)
+        var written = [url(t, e).lastPathComponent]
+        for (a, _) in answers where a.logits != nil && a.state == .tracked {
+            let name = alphaName(t, link: link, id: a.id)
+            try StoredAlpha.write(a, to: folder.appendingPathComponent(name), width: width, height: height)
+            written.append(name)
+        }
+        let frame = Frame(state: state, answers: answers.map { Answer(recovered: $1, record: ObjectRecord($0, width: width, height: height)) })
+        try AtomicFile.write(try store.encoder.encode(frame), to: url(t, e))
+        for old in files[t] ?? [] where !written.contains(old.name) {
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent(old.name))
+        }
+        files[t] = written.map { ($0, $0 == written[0] ? e : nil) }
+        return e
+    }
+
+    /// The stored state after the frame.
+    func state(frame t: Int, _ e: Entry) throws -> [ObjectSnapshot] {
+        try read(t, e).state
+    }
+
+    /// The stored answers by object id, soft alpha restored.
+    func answers(frame t: Int, _ e: Entry) throws -> [Int: (answer: ObjectFrame, recovered: Bool)] {
+        var out: [Int: (ObjectFrame, Bool)] = [:]
+        for a in try read(t, e).answers {
+            var answer = ObjectFrame(a.record)
+            answer.logits = StoredAlpha.readLogits(folder.appendingPathComponent(alphaName(t, link: e.link, id: a.record.id)),
+                                                   mask: answer.mask)
+            out[a.record.id] = (answer, a.recovered)
+        }
+        return out
+    }
+
+    private func read(_ t: Int, _ e: Entry) throws -> Frame {
+        let u = url(t, e)
+        do {
+            return try store.decoder.decode(Frame.self, from: Data(contentsOf: u))
+        } catch {
+            throw OutputFolderError(path: u.path, reason: "a stored frame is missing or unreadable (\(error)); rerun with --update")
+        }
+    }
+
+    /// Removes every stored frame the finished sweep did not use.
+    func prune(keeping used: [Int: Entry]) {
+        for (t, list) in files {
+            let link = used[t]?.link
+            let isKept = { (name: String) in link != nil && name.split(separator: ".").dropFirst().first.map(String.init) == link }
+            for f in list where !isKept(f.name) { try? FileManager.default.removeItem(at: folder.appendingPathComponent(f.name)) }
+            files[t] = list.filter { isKept($0.name) }
+        }
     }
 }

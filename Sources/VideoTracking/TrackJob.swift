@@ -96,8 +96,7 @@ public final class TrackJob {
         if let plan = request.prompts {
             let store = KeyframeStore(runFolder: layout.root)
             try store.open(identity: .init(video: info.path, model: model.name, plugin: summary.plugin, route: summary.route,
-                                           width: width, height: height, tracker: settings, soft: request.softMatte != nil),
-                           ids: plan.objects.map(\.id))
+                                           width: width, height: height, tracker: settings, soft: request.softMatte != nil))
             let result = try KeyframeRun(model: segmenter, plan: plan, fingerprints: fingerprints, store: store, layout: layout,
                                          info: info, videoURL: request.video, folderFrameRate: request.folderFrameRate,
                                          settings: settings, merge: request.merge, startNumber: request.startNumber,

@@ -158,7 +158,7 @@ struct KeyframeSummary: Encodable {
     var prompts: String
     var merge: String
     var objects: [Object]
-    /// Frames this run propagated forward / backward (all objects): small after an `--update`.
+    /// Frames this run's forward / backward sweep stepped (each once, however many objects it followed): small after an `--update`.
     var trackedForward: Int
     var trackedBackward: Int
 

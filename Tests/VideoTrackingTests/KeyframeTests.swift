@@ -16,15 +16,19 @@ struct KeyframeTests {
     /// A 20-px white square moving 3 px right per frame on grey; its true box on frame t.
     static func square(_ t: Int) -> Box { Box(x0: Double(8 + 3 * t), y0: 26, x1: Double(28 + 3 * t), y1: 46) }
 
-    func scene(frames: Int) throws -> (folder: URL, video: URL) {
+    /// A second, 18-px square moving 3 px left per frame below the first.
+    static func second(_ t: Int) -> Box { Box(x0: Double(70 - 3 * t), y0: 50, x1: Double(88 - 3 * t), y1: 68) }
+
+    func scene(frames: Int, two: Bool = false) throws -> (folder: URL, video: URL) {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keyframes-\(UUID().uuidString)")
         let video = folder.appendingPathComponent("frames", isDirectory: true)
         try FileManager.default.createDirectory(at: video, withIntermediateDirectories: true)
         let (w, h) = (Self.width, Self.height)
         for t in 0..<frames {
             var pixels = [UInt8](repeating: 90, count: w * h * 3)
-            let b = Self.square(t)
-            for y in Int(b.y0)..<Int(b.y1) { for x in Int(b.x0)..<Int(b.x1) { for c in 0..<3 { pixels[(y * w + x) * 3 + c] = 240 } } }
+            for b in two ? [Self.square(t), Self.second(t)] : [Self.square(t)] {
+                for y in Int(b.y0)..<Int(b.y1) { for x in Int(b.x0)..<Int(b.x1) { for c in 0..<3 { pixels[(y * w + x) * 3 + c] = 240 } } }
+            }
             try ImageWriter.writePNG(RGBImage(width: w, height: h, pixels: pixels),
                                      to: video.appendingPathComponent(String(format: "%05d.png", t)))
         }
@@ -40,11 +44,12 @@ struct KeyframeTests {
     }
 
     @discardableResult
-    func run(_ video: URL, _ plan: KeyframePlan, out: URL, update: Bool = false) throws -> TrackOutcome {
+    func run(_ video: URL, _ plan: KeyframePlan, out: URL, update: Bool = false,
+             events: @escaping (TrackEvent) -> Void = { _ in }, stop: StopFlag = StopFlag()) throws -> TrackOutcome {
         var request = TrackRequest(video: video, folderFrameRate: Rational(24, 1), objects: [], output: out)
         request.prompts = plan
         request.update = update
-        return try TrackJob(request).run(model: try model(), stop: StopFlag()) { _ in }
+        return try TrackJob(request).run(model: try model(), stop: stop, events: events)
     }
 
     /// Every output file but the videos and the manifest (timings differ), by relative path.
@@ -159,6 +164,58 @@ struct KeyframeTests {
         // The same plan again: nothing to track.
         try run(s.video, plan([0, 5, 10]), out: updated, update: true)
         #expect(tracked(try summaryKeyframes(updated)) == 0)
+    }
+
+    /// Two objects, one square each: the first keyframed on `first`, the second on frame 0.
+    func twoObjects(_ first: [Int], box: @escaping (Int) -> Box = { square($0) }) -> KeyframePlan {
+        KeyframePlan(objects: [.init(id: 1, keyframes: first.map { .init(frame: $0, box: box($0)) }),
+                               .init(id: 2, keyframes: [.init(frame: 0, box: Self.second(0))])])
+    }
+
+    @Test("two objects propagate together; an update after correcting one writes what a full run writes, tracking less")
+    func twoObjectUpdateEqualsFullRun() throws {
+        let s = try scene(frames: 14, two: true)
+        defer { try? FileManager.default.removeItem(at: s.folder) }
+        let (updated, full) = (s.folder.appendingPathComponent("updated"), s.folder.appendingPathComponent("full"))
+        // A wrong correction, away from object 2: object 1's frames near it change, object 2's stay.
+        let wrong = Box(x0: 60, y0: 4, x1: 90, y1: 24)
+        try run(s.video, twoObjects([0, 11]), out: updated)
+        try run(s.video, twoObjects([0, 6, 11]) { $0 == 6 ? wrong : Self.square($0) }, out: updated, update: true)
+        try run(s.video, twoObjects([0, 6, 11]) { $0 == 6 ? wrong : Self.square($0) }, out: full)
+        #expect(try files(updated) == files(full))
+        let tracked = { (k: [String: Any]) in (k["tracked_forward"] as? Int ?? -1) + (k["tracked_backward"] as? Int ?? -1) }
+        let (u, f) = (tracked(try summaryKeyframes(updated)), tracked(try summaryKeyframes(full)))
+        // Full: forward 1-13 (object 2 throughout), backward 10-7 and 5-1 (object 1 alone, restarted
+        // at 6). The update: forward 6-11, where object 1 restarts and object 2's state is the stored
+        // one again, so 12-13 are reused; backward 5-1.
+        #expect(f == 22)
+        #expect(u == 11, "update tracked \(u) of \(f) frames")
+        for t in 0..<14 {
+            let second = try ImageReader.readGray(TrackLayout(root: full).maskFile(id: 2, number: t)).pixels.map { $0 > 127 }
+            let truth = (0..<(Self.width * Self.height)).map { i -> Bool in
+                let (x, y, b) = (Double(i % Self.width), Double(i / Self.width), Self.second(t))
+                return x >= b.x0 && x < b.x1 && y >= b.y0 && y < b.y1
+            }
+            #expect(MaskMetrics.iou(second, truth) > 0.7, "frame \(t): object 2 off its square")
+        }
+    }
+
+    @Test("a stopped run continues with --update where it stopped and writes what an uninterrupted run writes")
+    func stoppedRunContinues() throws {
+        let s = try scene(frames: 12, two: true)
+        defer { try? FileManager.default.removeItem(at: s.folder) }
+        let (stopped, full) = (s.folder.appendingPathComponent("stopped"), s.folder.appendingPathComponent("full"))
+        let stop = StopFlag()
+        let outcome = try run(s.video, twoObjects([0, 9]), out: stopped, events: { event in
+            if case .frame(let e) = event, e.index == 5 { stop.request() }
+        }, stop: stop)
+        #expect(outcome.interrupted)
+        try run(s.video, twoObjects([0, 9]), out: stopped, update: true)
+        try run(s.video, twoObjects([0, 9]), out: full)
+        #expect(try files(stopped) == files(full))
+        let k = try summaryKeyframes(stopped)
+        // Forward frames 1-5 were stored before the stop: the continuation steps 6-11, then 8-1 backward.
+        #expect((k["tracked_forward"] as? Int, k["tracked_backward"] as? Int) == (6, 8))
     }
 
     @Test("an absent keyframe stops propagation: its frame and those past it are empty")

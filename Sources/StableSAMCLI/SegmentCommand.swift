@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Imaging
 import Metrics
 import PluginTraining
 import SegmentAnything

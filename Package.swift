@@ -10,7 +10,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "stablesam", targets: ["StableSAMCLI"]),
-        .library(name: "SegmentAnything", targets: ["SegmentAnything"]),
+        .library(name: "SegmentAnything", targets: ["SegmentAnything", "Imaging"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,46 +29,48 @@ let package = Package(
             name: "COpenEXR", path: "Sources/COpenEXR", pkgConfig: "OpenEXR",
             providers: [.apt(["libopenexr-dev"])]),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        // The one RGB image and the one box every layer passes around; no dependencies.
+        .target(name: "Imaging", swiftSettings: optimised),
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimised),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimised),
-        .target(name: "SegmentAnything", dependencies: ["NN", "Tensor"], swiftSettings: optimised),
+        .target(name: "SegmentAnything", dependencies: ["NN", "Tensor", "Imaging"], swiftSettings: optimised),
         // Reverse-mode autodiff on Tensor (ops with their pullbacks, Adam), and the Stable-SAM
         // plugin trainer built on it; inference never imports either.
         .target(name: "Autograd", dependencies: ["Tensor"], swiftSettings: optimised),
-        .target(name: "PluginTraining", dependencies: ["Autograd", "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics"],
+        .target(name: "PluginTraining", dependencies: ["Autograd", "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Imaging"],
                 swiftSettings: optimised),
-        .target(name: "VideoIO", dependencies: ["CFFmpeg", "COpenEXR"], swiftSettings: optimised),
-        .target(name: "Metrics", swiftSettings: optimised),
+        .target(name: "VideoIO", dependencies: ["CFFmpeg", "COpenEXR", "Imaging"], swiftSettings: optimised),
+        .target(name: "Metrics", dependencies: ["Imaging"], swiftSettings: optimised),
         .target(name: "DefaultModel", resources: [.copy("Resources")]),
         // Tracking sees models only through its `Segmenting` protocol; VideoTracking adapts SAM to it.
-        .target(name: "Tracking", dependencies: ["Metrics"], swiftSettings: optimised),
+        .target(name: "Tracking", dependencies: ["Metrics", "Imaging"], swiftSettings: optimised),
         // One tracking run (source + objects + settings -> output folder) for the CLI and a later
         // server: no stderr, signals or argument parser; events by callback, stop by flag.
-        .target(name: "VideoTracking", dependencies: ["SegmentAnything", "Tensor", "VideoIO", "Tracking", "Metrics", "PluginTraining"],
+        .target(name: "VideoTracking", dependencies: ["SegmentAnything", "Tensor", "VideoIO", "Tracking", "Metrics", "PluginTraining", "Imaging"],
                 swiftSettings: optimised),
         .executableTarget(
             name: "StableSAMCLI",
             dependencies: [
                 "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Tracking", "CMalloc", "DefaultModel", "PluginTraining",
-                "VideoTracking",
+                "VideoTracking", "Imaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimised),
         .target(
-            name: "TestSupport", dependencies: ["Tensor", "NN", "VideoIO"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["Tensor", "NN", "VideoIO", "Imaging"], path: "Tests/TestSupport",
             resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "NN", "TestSupport", "CKernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"]),
-        .testTarget(name: "SegmentAnythingTests", dependencies: ["SegmentAnything", "NN", "Tensor", "TestSupport"]),
+        .testTarget(name: "SegmentAnythingTests", dependencies: ["SegmentAnything", "NN", "Tensor", "TestSupport", "Imaging"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Tensor", "TestSupport"]),
         .testTarget(name: "PluginTrainingTests",
-                    dependencies: ["PluginTraining", "Autograd", "SegmentAnything", "NN", "Tensor", "TestSupport", "VideoIO", "Metrics"]),
-        .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
-        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Metrics"]),
+                    dependencies: ["PluginTraining", "Autograd", "SegmentAnything", "NN", "Tensor", "TestSupport", "VideoIO", "Metrics", "Imaging"]),
+        .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "Imaging"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport", "Imaging"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Metrics", "Imaging"]),
         .testTarget(name: "VideoTrackingTests",
-                    dependencies: ["VideoTracking", "Tracking", "VideoIO", "SegmentAnything", "DefaultModel", "Metrics"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics", "NN", "Tensor", "Tracking"]),
+                    dependencies: ["VideoTracking", "Tracking", "VideoIO", "SegmentAnything", "DefaultModel", "Metrics", "Imaging"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics", "NN", "Tensor", "Tracking", "Imaging"]),
     ]
 )

@@ -1,5 +1,7 @@
 // A binary mask with its size: the unit every video and robustness measure works on.
 
+import Imaging
+
 /// A row-major binary mask (`bits[y * width + x]`).
 public struct BinaryMask: Hashable, Sendable {
     public let width: Int
@@ -31,7 +33,8 @@ public struct BinaryMask: Hashable, Sendable {
 
     public var area: Int { MaskMetrics.area(bits) }
     public var isEmpty: Bool { !bits.contains(true) }
-    public var boundingBox: MaskBox { MaskMetrics.boundingBox(bits, height: height, width: width) }
+    /// `Box.empty` when the mask is empty (pycocotools' convention); `Box(mask)` gives nil instead.
+    public var boundingBox: Box { MaskMetrics.boundingBox(bits, height: height, width: width) }
 
     /// Length of the image diagonal in pixels: the scale DAVIS's and Boundary IoU's tolerances are fractions of.
     public var diagonal: Double { Double(width * width + height * height).squareRoot() }
@@ -67,5 +70,13 @@ extension MaskMetrics {
             if p || q { union += 1 }
         }
         return union == 0 ? 1.0 : Double(intersection) / Double(union)
+    }
+}
+
+extension Box {
+    /// The tight box of a non-empty mask; nil when it is empty.
+    public init?(_ mask: BinaryMask) {
+        guard let box = Box.bounding(mask.bits, width: mask.width, height: mask.height) else { return nil }
+        self = box
     }
 }

@@ -1,5 +1,7 @@
 // Region measures on row-major binary masks (`mask[y * width + x]`).
 
+import Imaging
+
 public enum MaskMetrics {
     /// Intersection over union (the DAVIS region measure J for one frame).
     ///
@@ -34,24 +36,15 @@ public enum MaskMetrics {
         mask.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
     }
 
-    /// Tight box around the foreground in COCO order; `MaskBox.empty` for an empty mask
-    /// (the same values pycocotools `toBbox` gives).
-    public static func boundingBox(_ mask: [Bool], height: Int, width: Int) -> MaskBox {
+    /// Tight box around the foreground; `Box.empty` for an empty mask (the same values
+    /// pycocotools `toBbox` gives, as `.coco`).
+    public static func boundingBox(_ mask: [Bool], height: Int, width: Int) -> Box {
         precondition(mask.count == height * width, "mask has \(mask.count) values, expected \(height)x\(width)")
-        var x0 = width, y0 = height, x1 = -1, y1 = -1
-        for y in 0..<height {
-            let row = y * width
-            for x in 0..<width where mask[row + x] {
-                x0 = min(x0, x); x1 = max(x1, x)
-                y0 = min(y0, y); y1 = max(y1, y)
-            }
-        }
-        guard x1 >= 0 else { return .empty }
-        return MaskBox(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1)
+        return Box.bounding(mask, width: width, height: height) ?? .empty
     }
 
     /// Tight box around the nonzero pixels; see `boundingBox(_:height:width:)`.
-    public static func boundingBox(_ mask: [UInt8], height: Int, width: Int) -> MaskBox {
+    public static func boundingBox(_ mask: [UInt8], height: Int, width: Int) -> Box {
         boundingBox(mask.map { $0 != 0 }, height: height, width: width)
     }
 }

@@ -1,6 +1,8 @@
 // COCO run-length encoding, bit-compatible with pycocotools (common/maskApi.c:
 // rleEncode, rleDecode, rleArea, rleToBbox, rleToString, rleFrString).
 
+import Imaging
+
 /// A binary mask as COCO run lengths.
 ///
 /// Masks in this project are row-major (`mask[y * width + x]`), as images are. COCO scans
@@ -93,7 +95,7 @@ public struct RLE: Hashable, Sendable {
     }
 
     /// Tight box around the foreground, as pycocotools `toBbox`; all zeros for an empty mask.
-    public var boundingBox: MaskBox {
+    public var boundingBox: Box {
         // Same walk as rleToBbox: a ones-run from column-major position `start` to `end`
         // touches both end points' rows and columns, and when it wraps into a later column it
         // covers every row. Zero-length ones-runs (never produced by encode) are skipped, where
@@ -114,29 +116,8 @@ public struct RLE: Hashable, Sendable {
             ys = min(ys, y0, y1); ye = max(ye, y0, y1)
         }
         guard any else { return .empty }
-        return MaskBox(x: xs, y: ys, width: xe - xs + 1, height: ye - ys + 1)
+        return Box(x: xs, y: ys, width: xe - xs + 1, height: ye - ys + 1)
     }
-}
-
-/// An axis-aligned pixel box in COCO order [x, y, w, h]; covers columns x..<x+w and rows y..<y+h.
-public struct MaskBox: Hashable, Sendable, Codable {
-    public var x: Int
-    public var y: Int
-    public var width: Int
-    public var height: Int
-
-    public init(x: Int, y: Int, width: Int, height: Int) {
-        self.x = x
-        self.y = y
-        self.width = width
-        self.height = height
-    }
-
-    /// The box of an empty mask, as pycocotools reports it.
-    public static let empty = MaskBox(x: 0, y: 0, width: 0, height: 0)
-
-    /// `[x, y, w, h]` as COCO JSON stores it (floats).
-    public var coco: [Double] { [Double(x), Double(y), Double(width), Double(height)] }
 }
 
 /// Errors from parsing masks and run lengths that came from outside (files, JSON).

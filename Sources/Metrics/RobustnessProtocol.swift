@@ -3,17 +3,15 @@
 // The segmenter is the caller's: this file only makes prompts and scores masks, so plain SAM and
 // SAM + plugin are fed exactly the same prompts.
 
+import Imaging
+
 /// A prompt in image pixel coordinates (origin top-left), independent of any model type.
 public struct SweepPrompt: Hashable, Sendable {
-    /// Box corners in pixel-edge coordinates: a mask's tight box covers `x0..<x1`, `y0..<y1`.
-    public struct Box: Hashable, Sendable {
-        public var x0, y0, x1, y1: Double
-        public init(x0: Double, y0: Double, x1: Double, y1: Double) { self.x0 = x0; self.y0 = y0; self.x1 = x1; self.y1 = y1 }
-    }
     public struct Point: Hashable, Sendable {
         public var x, y: Double
         public init(x: Double, y: Double) { self.x = x; self.y = y }
     }
+    /// Corners in pixel-edge coordinates: a mask's tight box covers `x0..<x1`, `y0..<y1`.
     public var box: Box?
     /// Positive points only (the protocol never uses negative clicks).
     public var points: [Point]
@@ -85,10 +83,7 @@ public struct RobustnessProtocol: Sendable {
     /// the seed, so the draws do not depend on how many objects or kinds came before.
     /// The object must not be empty.
     public func prompts(_ kind: PromptKind, groundTruth: BinaryMask, image: Int, object: Int) -> [SweepPrompt] {
-        let box = groundTruth.boundingBox
-        precondition(box.width > 0, "an empty object has no prompt")
-        let gt = SweepPrompt.Box(x0: Double(box.x), y0: Double(box.y),
-                                 x1: Double(box.x + box.width), y1: Double(box.y + box.height))
+        guard let gt = Box(groundTruth) else { preconditionFailure("an empty object has no prompt") }
         let kindIndex = kinds.firstIndex(of: kind) ?? kinds.count
         var rng = SeededRandom(seed: Self.mix(seed, UInt64(image), UInt64(object), UInt64(kindIndex)))
         switch kind {
@@ -111,8 +106,8 @@ public struct RobustnessProtocol: Sendable {
     /// `cy += u1 * (h/2) * s`, `w += u2 * w * s`, `h += u3 * h * s`, `u ~ U(-1, 1)`, back to corners,
     /// clamped to the image. With `s <= 0.5` the box keeps at least half its size and overlaps the
     /// original, so it never degenerates.
-    public static func noisyBox(_ b: SweepPrompt.Box, scale s: Double, width: Int, height: Int,
-                                rng: inout SeededRandom) -> SweepPrompt.Box {
+    public static func noisyBox(_ b: Box, scale s: Double, width: Int, height: Int,
+                                rng: inout SeededRandom) -> Box {
         var cx = (b.x0 + b.x1) / 2, cy = (b.y0 + b.y1) / 2
         var w = b.x1 - b.x0, h = b.y1 - b.y0
         let u = (0..<4).map { _ in rng.unit() * 2 - 1 }
@@ -122,7 +117,7 @@ public struct RobustnessProtocol: Sendable {
         h += u[3] * h * s
         func clampX(_ v: Double) -> Double { min(max(v, 0), Double(width)) }
         func clampY(_ v: Double) -> Double { min(max(v, 0), Double(height)) }
-        return SweepPrompt.Box(x0: clampX(cx - w / 2), y0: clampY(cy - h / 2), x1: clampX(cx + w / 2), y1: clampY(cy + h / 2))
+        return Box(x0: clampX(cx - w / 2), y0: clampY(cy - h / 2), x1: clampX(cx + w / 2), y1: clampY(cy + h / 2))
     }
 
     /// `count` distinct foreground pixels drawn uniformly (partial Fisher-Yates over the object's

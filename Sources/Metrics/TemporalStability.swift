@@ -2,6 +2,8 @@
 // flickers from frame to frame, with or without ground truth. Definitions are this project's
 // (DAVIS 2017 dropped its temporal measure T); each is exact and cheap so that runs compare.
 
+import Imaging
+
 /// Stability figures of one object; nil where the sequence is too short for the measure.
 public struct TemporalStability: Hashable, Sendable, Codable {
     /// Mean IoU of consecutive masks (1 = the mask never changes; both empty counts as 1).
@@ -61,10 +63,10 @@ public enum StabilityMeasures {
     /// It is 0 for a still or constant-velocity box, and a single frame displaced by `d` gives
     /// `|e| = d` at that frame (and `d/2` at each neighbour). The result is `sqrt(mean |e[t]|²)` over
     /// interior frames whose box and both neighbours' boxes are non-empty; nil when there is none.
-    public static func centreJitter(_ boxes: [MaskBox]) -> Double? {
+    public static func centreJitter(_ boxes: [Box]) -> Double? {
         guard boxes.count >= 3 else { return nil }
-        func centre(_ b: MaskBox) -> (Double, Double)? {
-            b.width == 0 ? nil : (Double(b.x) + Double(b.width) / 2, Double(b.y) + Double(b.height) / 2)
+        func centre(_ b: Box) -> (Double, Double)? {
+            b.width == 0 ? nil : (b.centerX, b.centerY)
         }
         var sum = 0.0, count = 0
         for t in 1..<(boxes.count - 1) {

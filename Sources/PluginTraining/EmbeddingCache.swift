@@ -1,6 +1,7 @@
 // Image embeddings computed once with the frozen encoder and kept on disk: RTS trains only the
 // decoder's plugin, so a second epoch or a resumed run never encodes an image again.
 import Foundation
+import Imaging
 import NN
 import SegmentAnything
 import Tensor
@@ -11,7 +12,7 @@ public protocol FrameEncoding: AnyObject {
     /// Identifies everything the embedding depends on: encoder weights, input size, normalisation.
     var cacheKey: String { get }
     /// An RGB image at its own size -> its embedding `[1, C, h, w]`.
-    func encode(_ image: RGB8Image) -> Tensor
+    func encode(_ image: RGBImage) -> Tensor
 }
 
 /// SAM's own path, as `Predictor.setImage`: resize longest side, normalise and pad, encode.
@@ -26,7 +27,7 @@ public final class SamFrameEncoder: FrameEncoding {
         cacheKey = Self.fingerprint(sam)
     }
 
-    public func encode(_ image: RGB8Image) -> Tensor {
+    public func encode(_ image: RGBImage) -> Tensor {
         sam.imageEncoder(sam.preprocess(transform.applyImage(image)))
     }
 
@@ -97,7 +98,7 @@ public final class EmbeddingCache {
         do { rgb = try ImageReader.read(image) } catch {
             throw TrainingDataError.unreadable(file: image.path, reason: "\(error)")
         }
-        let embedding = encoder.encode(RGB8Image(width: rgb.width, height: rgb.height, pixels: rgb.pixels))
+        let embedding = encoder.encode(rgb)
         encoded += 1
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

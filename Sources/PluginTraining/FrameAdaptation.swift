@@ -7,6 +7,7 @@
 // tracker-like boxes (margin, motion error, a cut side, sometimes grown). The plugin so learns,
 // for this object's look, to answer a bad prompt as it answers the good one.
 import Foundation
+import Imaging
 import Metrics
 import SegmentAnything
 import Tensor
@@ -36,8 +37,8 @@ public struct AdaptationSettings: Codable, Equatable, Sendable {
 
 /// What an object's adaptation target is.
 public enum AdaptationTarget: Sendable {
-    /// The model's single-mask answer for this box (original pixels, x0, y0, x1, y1).
-    case box(Double, Double, Double, Double)
+    /// The model's single-mask answer for this box (original pixels).
+    case box(Box)
     /// A mask the user drew, at the frame's size.
     case mask(BinaryMask)
 }
@@ -85,7 +86,7 @@ public struct AdaptationReport: Codable, Sendable {
 public enum FrameAdaptation {
     /// Trains `plugin` in place on `image` (it must be `sam`'s attached plugin, or will become it;
     /// its route must not be `.regular`). Returns the report; `progress(step, steps, loss)` after each step.
-    public static func adapt(sam: Sam, plugin: StableSAMPlugin, image: RGB8Image, targets: [AdaptationTarget],
+    public static func adapt(sam: Sam, plugin: StableSAMPlugin, image: RGBImage, targets: [AdaptationTarget],
                              settings: AdaptationSettings = AdaptationSettings(),
                              progress: (Int, Int, Float) -> Void = { _, _, _ in }) throws -> AdaptationReport {
         guard settings.steps >= 1, settings.batchSize >= 1 else { throw AdaptationError.badSettings("steps and batch size must be at least 1") }
@@ -100,7 +101,7 @@ public enum FrameAdaptation {
         guard let embedding = predictor.imageEmbedding else { throw AdaptationError.badSettings("the frame could not be encoded") }
 
         /// The single-mask answer to a box, at the frame's size.
-        func answer(box: (Double, Double, Double, Double)) throws -> [Bool] {
+        func answer(box: Box) throws -> [Bool] {
             let p = try predictor.predict(Prompt(box: box), multimask: false)
             return p.logits.storage[0..<(image.width * image.height)].map { $0 > 0 }
         }
@@ -110,8 +111,8 @@ public enum FrameAdaptation {
         for (i, target) in targets.enumerated() {
             let mask: BinaryMask
             switch target {
-            case let .box(x0, y0, x1, y1):
-                mask = BinaryMask(width: image.width, height: image.height, bits: try answer(box: (x0, y0, x1, y1)))
+            case let .box(box):
+                mask = BinaryMask(width: image.width, height: image.height, bits: try answer(box: box))
             case let .mask(m):
                 guard m.width == image.width, m.height == image.height else {
                     throw AdaptationError.maskSize(object: i, width: m.width, height: m.height, frameWidth: image.width, frameHeight: image.height)
@@ -130,7 +131,7 @@ public enum FrameAdaptation {
         }
         func draw(_ rng: inout TrainingRandom) -> (Int, TrainingPrompt) {
             let object = rng.below(masks.count), mask = masks[object]
-            if rng.unit() < settings.trackerShare, let box = PixelBox(mask) {
+            if rng.unit() < settings.trackerShare, let box = Box(mask) {
                 let (b, _) = RTSPrompts.temporal(boxes: [0: box], frame: 0, rng: &rng, width: mask.width, height: mask.height,
                                                  loose: settings.looseShare)
                 return (object, TrainingPrompt(kind: "tracker", box: b, points: []))
@@ -145,8 +146,7 @@ public enum FrameAdaptation {
             guard !probes.isEmpty else { return .nan }
             var sum = 0.0
             for (object, prompt) in probes {
-                let b = prompt.box!
-                sum += MaskMetrics.iou(try answer(box: (b.x0, b.y0, b.x1, b.y1)), masks[object].bits)
+                sum += MaskMetrics.iou(try answer(box: prompt.box!), masks[object].bits)
             }
             return sum / Double(probes.count)
         }

@@ -45,11 +45,7 @@ extension PluginTrainingSample {
             let (x, y) = transform.applyCoords(x: p.x, y: p.y, originalSize: originalSize)
             return PromptPoint(x: x, y: y, label: 1)
         }
-        let box = prompt.box.map { b -> (Float, Float, Float, Float) in
-            let (x0, y0) = transform.applyCoords(x: b.x0, y: b.y0, originalSize: originalSize)
-            let (x1, y1) = transform.applyCoords(x: b.x1, y: b.y1, originalSize: originalSize)
-            return (x0, y0, x1, y1)
-        }
+        let box = prompt.box.map { transform.applyBox($0, originalSize: originalSize) }
         let pe = sam.promptEncoder
         self.init(imageEmbedding: imageEmbedding, sparse: pe.sparseEmbeddings(points: points, box: box),
                   dense: pe.denseEmbeddings(mask: nil), target: target)

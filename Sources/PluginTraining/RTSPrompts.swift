@@ -2,17 +2,18 @@
 // `noisy_box`, `temporal_prompt`, `epoch_stream`), constant for constant. The random stream is
 // TrainingRandom's, not numpy's: same distributions, not the same numbers.
 import Foundation
+import Imaging
 import Metrics
 
 /// A training prompt in original-image pixels.
 public struct TrainingPrompt: Sendable, Equatable {
     /// `box`, `noisy_box`, `points<k>` or `temporal`, as train.py logs them.
     public var kind: String
-    public var box: PixelBox?
+    public var box: Box?
     /// Positive points (pixel coordinates, as train.py: the integer position of a mask pixel).
     public var points: [(x: Double, y: Double)]
 
-    public init(kind: String, box: PixelBox?, points: [(x: Double, y: Double)]) {
+    public init(kind: String, box: Box?, points: [(x: Double, y: Double)]) {
         self.kind = kind
         self.box = box
         self.points = points
@@ -44,7 +45,7 @@ public enum RTSPrompts {
 
     /// train.py `draw_prompt`: the GT box, a noisy box, or k positive points inside the mask.
     public static func still(_ object: BinaryMask, rng: inout TrainingRandom) -> TrainingPrompt {
-        guard let box = PixelBox(object) else { preconditionFailure("an empty object has no prompt") }
+        guard let box = Box(object) else { preconditionFailure("an empty object has no prompt") }
         switch promptTypes[rng.below(promptTypes.count)] {
         case "box":
             return TrainingPrompt(kind: "box", box: box, points: [])
@@ -76,7 +77,7 @@ public enum RTSPrompts {
 
     /// HQ-SAM / DN-DETR box noise: centre jittered by u·(w/2)·s, size by u·w·s, u ~ U(-1, 1); clamped,
     /// keeping a positive area.
-    public static func noisyBox(_ box: PixelBox, scale s: Double, rng: inout TrainingRandom, width: Int, height: Int) -> PixelBox {
+    public static func noisyBox(_ box: Box, scale s: Double, rng: inout TrainingRandom, width: Int, height: Int) -> Box {
         var cx = (box.x0 + box.x1) / 2, cy = (box.y0 + box.y1) / 2, w = box.x1 - box.x0, h = box.y1 - box.y0
         let u = (0..<4).map { _ in rng.uniform(-1, 1) }
         cx += u[0] * (w / 2) * s
@@ -84,7 +85,7 @@ public enum RTSPrompts {
         w += u[2] * w * s
         h += u[3] * h * s
         let W = Double(width), H = Double(height)
-        var out = PixelBox(x0: min(max(cx - w / 2, 0), W), y0: min(max(cy - h / 2, 0), H),
+        var out = Box(x0: min(max(cx - w / 2, 0), W), y0: min(max(cy - h / 2, 0), H),
                            x1: min(max(cx + w / 2, 0), W), y1: min(max(cy + h / 2, 0), H))
         out.x1 = max(out.x1, out.x0 + 1)
         out.y1 = max(out.y1, out.y0 + 1)
@@ -96,8 +97,8 @@ public enum RTSPrompts {
     /// shifted by a truncated normal motion error, clamped. Returns (box, source frame). With
     /// `loose` > 0, that share of prompts is padded by `temporalLooseMargin` instead; the extra
     /// draw happens only then, so `loose` 0 keeps the random stream (and the plugin bytes).
-    public static func temporal(boxes: [Int: PixelBox], frame t: Int, rng: inout TrainingRandom,
-                                width: Int, height: Int, loose: Double = 0) -> (box: PixelBox, source: Int) {
+    public static func temporal(boxes: [Int: Box], frame t: Int, rng: inout TrainingRandom,
+                                width: Int, height: Int, loose: Double = 0) -> (box: Box, source: Int) {
         let visible = temporalOffsets.filter { boxes[t + $0] != nil }
         let src = t + (visible.isEmpty ? 0 : visible[rng.below(visible.count)])
         guard var b = boxes[src] else { preconditionFailure("object not visible at frame \(src)") }
@@ -115,22 +116,22 @@ public enum RTSPrompts {
         let m = rng.uniform(margin.0, margin.1)
         let sigma = rng.uniform(temporalShift.0, temporalShift.1)
         let dx = min(max(rng.normal(), -3), 3) * sigma * w, dy = min(max(rng.normal(), -3), 3) * sigma * h
-        let box = PixelBox(x0: b.x0 - m * w + dx, y0: b.y0 - m * h + dy, x1: b.x1 + m * w + dx, y1: b.y1 + m * h + dy)
+        let box = Box(x0: b.x0 - m * w + dx, y0: b.y0 - m * h + dy, x1: b.x1 + m * w + dx, y1: b.y1 + m * h + dy)
         return (clamp(box, width: width, height: height), src)
     }
 
     /// train.py `clamp_box`: inside the image, at least one pixel wide and high.
-    static func clamp(_ box: PixelBox, width: Int, height: Int) -> PixelBox {
+    static func clamp(_ box: Box, width: Int, height: Int) -> Box {
         let W = Double(width), H = Double(height)
-        var b = PixelBox(x0: min(max(box.x0, 0), W), y0: min(max(box.y0, 0), H), x1: min(max(box.x1, 0), W), y1: min(max(box.y1, 0), H))
+        var b = Box(x0: min(max(box.x0, 0), W), y0: min(max(box.y0, 0), H), x1: min(max(box.x1, 0), W), y1: min(max(box.y1, 0), H))
         if b.x1 - b.x0 < 1 { b.x0 = min(b.x0, W - 1); b.x1 = b.x0 + 1 }
         if b.y1 - b.y0 < 1 { b.y0 = min(b.y0, H - 1); b.y1 = b.y0 + 1 }
         return roundedToFloat(b)
     }
 
     /// train.py returns float32 boxes.
-    static func roundedToFloat(_ b: PixelBox) -> PixelBox {
-        PixelBox(x0: Double(Float(b.x0)), y0: Double(Float(b.y0)), x1: Double(Float(b.x1)), y1: Double(Float(b.y1)))
+    static func roundedToFloat(_ b: Box) -> Box {
+        Box(x0: Double(Float(b.x0)), y0: Double(Float(b.y0)), x1: Double(Float(b.x1)), y1: Double(Float(b.y1)))
     }
 
     /// One entry of an epoch's sample stream.

@@ -1,6 +1,7 @@
 // Training data for `stablesam train-plugin`: the three layouts, detected from the path, listed
 // into samples as Scripts/stable_sam/train.py lists them (`list_samples`, `list_clip_samples`).
 import Foundation
+import Imaging
 import Metrics
 import VideoIO
 
@@ -49,7 +50,7 @@ public struct TrainingClip: Sendable {
     public var frames: [Int]
     public var annotations: [URL]
     /// Per object id, per frame where the object is visible, its tight box (x1/y1 exclusive).
-    public var boxes: [UInt8: [Int: PixelBox]]
+    public var boxes: [UInt8: [Int: Box]]
     public var width: Int, height: Int
 }
 
@@ -57,21 +58,6 @@ public struct TrainingClip: Sendable {
 public struct ClipSample: Sendable, Equatable {
     public var clip: Int, frame: Int, object: UInt8
     public init(clip: Int, frame: Int, object: UInt8) { self.clip = clip; self.frame = frame; self.object = object }
-}
-
-/// x0, y0 inclusive; x1, y1 exclusive (train.py's `mask_box`).
-public struct PixelBox: Sendable, Equatable {
-    public var x0: Double, y0: Double, x1: Double, y1: Double
-    public init(x0: Double, y0: Double, x1: Double, y1: Double) {
-        self.x0 = x0; self.y0 = y0; self.x1 = x1; self.y1 = y1
-    }
-
-    /// The tight box of a non-empty mask.
-    public init?(_ mask: BinaryMask) {
-        let b = mask.boundingBox
-        guard b.width > 0 else { return nil }
-        self.init(x0: Double(b.x), y0: Double(b.y), x1: Double(b.x + b.width), y1: Double(b.y + b.height))
-    }
 }
 
 public struct TrainingDataset: Sendable {
@@ -169,7 +155,7 @@ public struct TrainingDataset: Sendable {
                 clip.frames.append(images.count)
                 for v in Set(m.values).subtracting([0]).sorted() {
                     let object = BinaryMask(width: m.width, height: m.height, bits: m.values.map { $0 == v })
-                    guard let box = PixelBox(object) else { continue }
+                    guard let box = Box(object) else { continue }
                     clip.boxes[v, default: [:]][t] = box
                     stills.append(TrainingSample(image: images.count, object: .value(file: png, value: v), width: m.width, height: m.height))
                     clipSamples.append(ClipSample(clip: clips.count, frame: t, object: v))

@@ -1,5 +1,6 @@
 // Port of segment_anything/predictor.py (SamPredictor)
 import Foundation
+import Imaging
 import Tensor
 
 /// A prompt in original-image pixel coordinates.
@@ -9,13 +10,13 @@ public struct Prompt: Sendable {
         public var positive: Bool
         public init(x: Double, y: Double, positive: Bool = true) { self.x = x; self.y = y; self.positive = positive }
     }
-    /// x0, y0, x1, y1
-    public var box: (Double, Double, Double, Double)?
+    /// Corners in original-image pixels.
+    public var box: Box?
     public var points: [Point]
     /// Low-resolution logits `[1, 4e, 4e]` from an earlier prediction (`Prediction.lowResLogits`).
     public var maskInput: Tensor?
 
-    public init(box: (Double, Double, Double, Double)? = nil, points: [Point] = [], maskInput: Tensor? = nil) {
+    public init(box: Box? = nil, points: [Point] = [], maskInput: Tensor? = nil) {
         self.box = box; self.points = points; self.maskInput = maskInput
     }
 }
@@ -71,7 +72,7 @@ public final class Predictor {
     public let transform: ResizeLongestSide
     public private(set) var imageEmbedding: Tensor?
     /// The image behind `imageEmbedding` (nil after `setEmbedding`), so callers can skip re-encoding.
-    public private(set) var lastImage: RGB8Image?
+    public private(set) var lastImage: RGBImage?
     public private(set) var inputImage: Tensor?
     public private(set) var originalSize = (h: 0, w: 0)
     public private(set) var inputSize = (h: 0, w: 0)
@@ -83,7 +84,7 @@ public final class Predictor {
     }
 
     /// Resizes, normalises and encodes an RGB image (the expensive step: once per frame).
-    public func setImage(_ image: RGB8Image) {
+    public func setImage(_ image: RGBImage) {
         let resized = transform.applyImage(image)
         let input = model.preprocess(resized)
         originalSize = (image.height, image.width)
@@ -122,11 +123,7 @@ public final class Predictor {
             let (x, y) = transform.applyCoords(x: p.x, y: p.y, originalSize: (h, w))
             return PromptPoint(x: x, y: y, label: p.positive ? 1 : 0)
         }
-        let box = prompt.box.map { b -> (Float, Float, Float, Float) in
-            let (x0, y0) = transform.applyCoords(x: b.0, y: b.1, originalSize: (h, w))
-            let (x1, y1) = transform.applyCoords(x: b.2, y: b.3, originalSize: (h, w))
-            return (x0, y0, x1, y1)
-        }
+        let box = prompt.box.map { transform.applyBox($0, originalSize: (h, w)) }
         let pe = model.promptEncoder
         let sparse = pe.sparseEmbeddings(points: points, box: box)
         let dense = pe.denseEmbeddings(mask: prompt.maskInput.map { $0.reshaped([1, 1, $0.dim(-2), $0.dim(-1)]) })
@@ -216,10 +213,10 @@ extension Prompt {
         let (h, w) = (Double(height), Double(width))
         if box == nil && points.isEmpty && maskInput == nil { throw PromptError.emptyPrompt }
         if let b = box {
-            guard [b.0, b.1, b.2, b.3].allSatisfy(\.isFinite) else { throw PromptError.notFinite(what: "a box coordinate") }
-            guard b.0 < b.2 && b.1 < b.3 else { throw PromptError.degenerateBox(x0: b.0, y0: b.1, x1: b.2, y1: b.3) }
-            guard b.2 > 0 && b.3 > 0 && b.0 < w && b.1 < h else {
-                throw PromptError.boxOutsideImage(x0: b.0, y0: b.1, x1: b.2, y1: b.3, width: width, height: height)
+            guard [b.x0, b.y0, b.x1, b.y1].allSatisfy(\.isFinite) else { throw PromptError.notFinite(what: "a box coordinate") }
+            guard b.x0 < b.x1 && b.y0 < b.y1 else { throw PromptError.degenerateBox(x0: b.x0, y0: b.y0, x1: b.x1, y1: b.y1) }
+            guard b.x1 > 0 && b.y1 > 0 && b.x0 < w && b.y0 < h else {
+                throw PromptError.boxOutsideImage(x0: b.x0, y0: b.y0, x1: b.x1, y1: b.y1, width: width, height: height)
             }
         }
         for p in points {

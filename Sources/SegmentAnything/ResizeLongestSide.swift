@@ -2,15 +2,7 @@
 // exactly as the reference does it: torchvision's `resize` on a PIL image, i.e. Pillow's
 // bilinear resampling (a triangle filter widened by the scale when shrinking, 8-bit fixed point).
 
-/// An 8-bit RGB image, row-major, interleaved.
-public struct RGB8Image: Sendable, Equatable {
-    public var width: Int, height: Int
-    public var pixels: [UInt8]
-    public init(width: Int, height: Int, pixels: [UInt8]) {
-        precondition(pixels.count == width * height * 3, "RGB8Image: \(pixels.count) bytes for \(width)x\(height)")
-        self.width = width; self.height = height; self.pixels = pixels
-    }
-}
+import Imaging
 
 public struct ResizeLongestSide: Sendable {
     public let targetLength: Int
@@ -22,7 +14,7 @@ public struct ResizeLongestSide: Sendable {
         return (Int(Double(height) * scale + 0.5), Int(Double(width) * scale + 0.5))
     }
 
-    public func applyImage(_ image: RGB8Image) -> RGB8Image {
+    public func applyImage(_ image: RGBImage) -> RGBImage {
         let (h, w) = outputSize(height: image.height, width: image.width)
         return PillowBilinear.resize(image, width: w, height: h)
     }
@@ -31,6 +23,13 @@ public struct ResizeLongestSide: Sendable {
     public func applyCoords(x: Double, y: Double, originalSize: (h: Int, w: Int)) -> (Float, Float) {
         let (nh, nw) = outputSize(height: originalSize.h, width: originalSize.w)
         return (Float(x * (Double(nw) / Double(originalSize.w))), Float(y * (Double(nh) / Double(originalSize.h))))
+    }
+
+    /// `apply_boxes`: both corners through `applyCoords`, as (x0, y0, x1, y1).
+    public func applyBox(_ box: Box, originalSize: (h: Int, w: Int)) -> (Float, Float, Float, Float) {
+        let (x0, y0) = applyCoords(x: box.x0, y: box.y0, originalSize: originalSize)
+        let (x1, y1) = applyCoords(x: box.x1, y: box.y1, originalSize: originalSize)
+        return (x0, y0, x1, y1)
     }
 }
 
@@ -74,7 +73,7 @@ enum PillowBilinear {
         return UInt8(v >> Int32(precisionBits))
     }
 
-    static func resize(_ image: RGB8Image, width outW: Int, height outH: Int) -> RGB8Image {
+    static func resize(_ image: RGBImage, width outW: Int, height outH: Int) -> RGBImage {
         var current = image
         // Pillow resamples horizontally first, then vertically, each pass rounding to 8 bits.
         if outW != current.width {
@@ -91,7 +90,7 @@ enum PillowBilinear {
                     }
                 }
             }
-            current = RGB8Image(width: outW, height: current.height, pixels: out)
+            current = RGBImage(width: outW, height: current.height, pixels: out)
         }
         if outH != current.height {
             let (bounds, weights) = coefficients(inSize: current.height, outSize: outH)
@@ -107,7 +106,7 @@ enum PillowBilinear {
                     }
                 }
             }
-            current = RGB8Image(width: w, height: outH, pixels: out)
+            current = RGBImage(width: w, height: outH, pixels: out)
         }
         return current
     }

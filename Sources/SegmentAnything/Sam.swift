@@ -1,4 +1,5 @@
 // Port of segment_anything/modeling/sam.py and build_sam.py
+import Imaging
 import NN
 import Tensor
 
@@ -83,7 +84,7 @@ public final class Sam: Layer {
     }
 
     /// `Sam.preprocess`: normalise a resized image and pad it bottom/right to `[1, 3, S, S]`.
-    public func preprocess(_ resized: RGB8Image) -> Tensor {
+    public func preprocess(_ resized: RGBImage) -> Tensor {
         let s = config.imgSize
         var out = Tensor(zeros: [1, 3, s, s])
         for c in 0..<3 {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Imaging
 import NN
 import SegmentAnything
 import Synchronization
@@ -50,7 +51,7 @@ struct Bench: ParsableCommand {
 
         let predictor = Predictor(model: sam)
         predictor.setEmbedding(embedding, originalSize: (s * 3 / 4, s))
-        let box = Prompt(box: (Double(s) * 0.2, Double(s) * 0.25, Double(s) * 0.6, Double(s) * 0.5))
+        let box = Prompt(box: Box(x0: Double(s) * 0.2, y0: Double(s) * 0.25, x1: Double(s) * 0.6, y1: Double(s) * 0.5))
         // Same prompt through the plugin on the auto route (DSP and DRP both run).
         let plugin = try self.plugin.map { try StableSAMPlugin.load(URL(fileURLWithPath: $0), for: sam) } ?? {
             let random = StableSAMPlugin(embeddingDim: sam.config.maskDecoder.transformerDim)

@@ -1,15 +1,16 @@
 import ArgumentParser
 import Foundation
+import Imaging
 import SegmentAnything
 
 /// `--box x0,y0,x1,y1` in pixels.
 struct BoxArgument: ExpressibleByArgument {
-    var x0: Double, y0: Double, x1: Double, y1: Double
+    var box: Box
 
     init?(argument: String) {
         let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard parts.count == 4, let a = parts[0], let b = parts[1], let c = parts[2], let d = parts[3] else { return nil }
-        (x0, y0, x1, y1) = (a, b, c, d)
+        box = Box(x0: a, y0: b, x1: c, y1: d)
     }
 
     static var defaultValueDescription: String { "x0,y0,x1,y1" }

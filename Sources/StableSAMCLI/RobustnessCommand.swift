@@ -1,6 +1,7 @@
 import ArgumentParser
 import DefaultModel
 import Foundation
+import Imaging
 import Metrics
 import SegmentAnything
 import Tensor
@@ -34,13 +35,12 @@ final class SamSegmenter: PromptSegmenting {
 
     func setImage(_ image: RGBImage) throws {
         size = (image.width, image.height)
-        let frame = RGB8Image(width: image.width, height: image.height, pixels: image.pixels)
-        if predictor.imageEmbedding == nil || predictor.lastImage != frame { predictor.setImage(frame) }
+        if predictor.imageEmbedding == nil || predictor.lastImage != image { predictor.setImage(image) }
     }
 
     func segment(_ prompt: SweepPrompt) throws -> BinaryMask {
         if let route { predictor.model.plugin?.route = route }
-        let p = Prompt(box: prompt.box.map { ($0.x0, $0.y0, $0.x1, $0.y1) },
+        let p = Prompt(box: prompt.box,
                        points: prompt.points.map { Prompt.Point(x: $0.x, y: $0.y, positive: true) })
         let prediction = try predictor.predict(p, multimask: false)
         return BinaryMask(width: size.w, height: size.h, bytes: prediction.mask(0))

@@ -61,8 +61,7 @@ struct Segment: ParsableCommand {
         BLAS.setThreads(threads)
         let modelURL = try ModelLoader.resolve(model)
         let rgb = try ImageReader.read(URL(fileURLWithPath: image))
-        let frame = RGB8Image(width: rgb.width, height: rgb.height, pixels: rgb.pixels)
-        let prompt = Prompt(box: box.map { ($0.x0, $0.y0, $0.x1, $0.y1) }, points: points.map(\.point))
+        let prompt = Prompt(box: box?.box, points: points.map(\.point))
         // Check the prompt against the image size before paying for the encoder.
         try prompt.validate(width: rgb.width, height: rgb.height)
 
@@ -73,7 +72,7 @@ struct Segment: ParsableCommand {
                 throw ValidationError("--mask \(path) is \(m.width)x\(m.height); the image is \(rgb.width)x\(rgb.height)")
             }
             return .mask(BinaryMask(width: m.width, height: m.height, bits: m.values.map { $0 != 0 }))
-        } ?? box.map { .box($0.x0, $0.y0, $0.x1, $0.y1) }
+        } ?? box.map { .box($0.box) }
 
         let sam = try SamLoader.load(modelURL)
         var plugin = try pluginOptions.attach(to: sam, model: model)
@@ -83,14 +82,14 @@ struct Segment: ParsableCommand {
             try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
             let adapted = try PluginAdaptation.startingPlugin(for: sam, attached: plugin, route: pluginOptions.route)
             let file = outURL.appendingPathComponent(PluginAdaptation.adaptedPluginFile)
-            _ = try PluginAdaptation.adapt(sam: sam, plugin: adapted, image: frame, targets: [target], settings: adaptOptions.settings,
+            _ = try PluginAdaptation.adapt(sam: sam, plugin: adapted, image: rgb, targets: [target], settings: adaptOptions.settings,
                                            modelName: model, startedFrom: pluginPath, file: file,
                                            log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
             plugin = adapted
             pluginPath = file.path
         }
         let predictor = Predictor(model: sam)
-        predictor.setImage(frame)
+        predictor.setImage(rgb)
         let prediction = try predictor.predict(prompt, multimask: multimask)
 
         try SegmentOutput(image: rgb, prompt: prompt, prediction: prediction, modelPath: model,

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Metrics
 import SegmentAnything
 import VideoIO
@@ -26,7 +27,8 @@ struct SegmentResult: Codable {
     var routeMode: String
     /// [a1 (deformed), a2 (regular)] that block 2 used; nil without a plugin.
     var route: [Float]?
-    var box: [Double]?
+    /// [x0, y0, x1, y1]
+    var box: Box?
     var points: [Point]
     var multimask: Bool
     /// Index into `masks` of the mask written as mask.png (highest predicted IoU).
@@ -68,7 +70,7 @@ struct SegmentOutput {
         try ImageWriter.writePNG(GrayImage(width: w, height: h, pixels: bestBits.map { $0 * 255 }), to: dir.appendingPathComponent("mask.png"))
 
         var overlay = image
-        let b = prompt.box.map { (x0: $0.0, y0: $0.1, x1: $0.2, y1: $0.3) }
+        let b = prompt.box.map { (x0: $0.x0, y0: $0.y0, x1: $0.x1, y1: $0.y1) }
         overlay.drawObject(id: 1, mask: bestBits.map { $0 != 0 }, box: b)
         for p in prompt.points { overlay.drawPoint(x: p.x, y: p.y, positive: p.positive) }
         try ImageWriter.writePNG(overlay, to: dir.appendingPathComponent("overlay.png"))
@@ -76,7 +78,7 @@ struct SegmentOutput {
         let result = SegmentResult(
             image: imagePath, width: w, height: h, model: modelPath,
             plugin: pluginPath, routeMode: routeMode.rawValue, route: prediction.route,
-            box: prompt.box.map { [$0.0, $0.1, $0.2, $0.3] },
+            box: prompt.box,
             points: prompt.points.map { .init(x: $0.x, y: $0.y, label: $0.positive ? 1 : 0) },
             multimask: multimask, best: best, masks: masks)
         let encoder = JSONEncoder()

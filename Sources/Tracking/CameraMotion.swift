@@ -3,6 +3,8 @@
 // over the full-resolution frame to build a small grey image, then a coarse-to-fine search of
 // mean absolute differences over a few pixels at each level of a 3-level pyramid.
 
+import Imaging
+
 /// A translation in frame pixels: where the content of the previous frame is in this one.
 public struct CameraShift: Sendable, Codable, Hashable {
     public var dx: Double
@@ -37,7 +39,7 @@ public final class CameraMotionEstimator {
     /// The shift from the previous frame to this one, with `excluding` (tracked objects' boxes,
     /// frame pixels) left out of the comparison: their own motion is not the camera's. Nil on
     /// the first frame or after a size change.
-    public func estimate(_ frame: FramePixels, excluding boxes: [Box]) -> CameraShift? {
+    public func estimate(_ frame: RGBImage, excluding boxes: [Box]) -> CameraShift? {
         let factor = max(1, (frame.width + baseWidth - 1) / baseWidth)
         var levels = [GreyImage(downscaling: frame, by: factor)]
         while levels.count < 3, levels[levels.count - 1].width >= 32, levels[levels.count - 1].height >= 16 {
@@ -119,12 +121,12 @@ struct GreyImage {
     var pixels: [Float]
 
     /// Block average of `factor x factor` pixels of (R + 2G + B) / 4: the only full-resolution pass.
-    init(downscaling frame: FramePixels, by factor: Int) {
+    init(downscaling frame: RGBImage, by factor: Int) {
         let (w, h, fw, f) = (max(1, frame.width / factor), max(1, frame.height / factor), frame.width, factor)
         let (bw, bh) = (min(f, frame.width), min(f, frame.height))
         let norm = 1 / Float(4 * bw * bh)
         var out = [Float](repeating: 0, count: w * h)
-        frame.rgb.withUnsafeBufferPointer { rgb in
+        frame.pixels.withUnsafeBufferPointer { rgb in
             out.withUnsafeMutableBufferPointer { o in
                 for y in 0..<h {
                     for sy in 0..<bh {

@@ -1,3 +1,4 @@
+import Imaging
 import Metrics
 
 // How the tracker judges one candidate mask: agreement with the motion model (box), with the

@@ -2,6 +2,8 @@
 // candidate masks by motion. SAMURAI follows SORT/ByteTrack (state x, y, aspect, height); this
 // filter keeps width and height separately so a box can change shape without an aspect term.
 
+import Imaging
+
 /// How uncertain the motion model is, as standard deviations in fractions of the box's size
 /// (x-terms scale with the width, y-terms with the height), so one setting fits a 10-px ball
 /// and a 400-px car.

@@ -1,6 +1,8 @@
 // A person's prompt for one object on one frame (a keyframe): what the tracker restarts from.
 // Box and points are the model's to answer; a mask is the answer itself.
 
+import Imaging
+
 /// A clicked point: positive (on the object) or negative (not on it), frame pixels.
 public struct PromptPoint: Sendable, Hashable, Codable {
     public var x: Double

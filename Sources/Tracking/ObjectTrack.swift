@@ -1,3 +1,4 @@
+import Imaging
 import Metrics
 
 /// Per-object state that survives a restart.

@@ -2,20 +2,7 @@
 // module: the CLI adapts SegmentAnything's Predictor to this protocol, and tests use
 // doubles that return known masks.
 
-/// An RGB frame, row-major interleaved (`rgb[(y * width + x) * 3 + c]`).
-public struct FramePixels: Sendable {
-    public let width: Int
-    public let height: Int
-    /// [height, width, 3]
-    public let rgb: [UInt8]
-
-    public init(width: Int, height: Int, rgb: [UInt8]) {
-        precondition(rgb.count == width * height * 3, "frame \(width)x\(height) needs \(width * height * 3) bytes, got \(rgb.count)")
-        self.width = width
-        self.height = height
-        self.rgb = rgb
-    }
-}
+import Imaging
 
 /// Which of the model's outputs a candidate is. SAM's mask decoder always computes four mask
 /// tokens: token 0 is the single-mask answer, tokens 1-3 the three multimask answers (whole,
@@ -65,7 +52,7 @@ public protocol Segmenting: AnyObject {
     /// Opaque mask prompt carried from one frame to the next (SAM: low-res logits).
     associatedtype MaskHint
 
-    func encode(_ frame: FramePixels) throws
+    func encode(_ frame: RGBImage) throws
     /// Every candidate one model pass gives for this prompt (SAM: the single-mask answer and the
     /// three multimask answers); the tracker chooses. A model with one answer returns one.
     /// `box` is in frame pixels and overlaps the frame; `hint` is an earlier chosen answer's hint.

@@ -1,3 +1,4 @@
+import Imaging
 import Metrics
 
 // What a track run records: one `FrameRecord` per frame (frames/NNNNNN.json) and one

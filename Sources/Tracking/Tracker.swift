@@ -5,6 +5,8 @@
 // the object's appearance and the model's confidence, and rejects answers that merely fill
 // their prompt box, so a weak model's loose masks cannot grow the track frame after frame.
 
+import Imaging
+
 public enum ObjectState: String, Sendable, Codable {
     /// The mask of this frame was accepted.
     case tracked
@@ -150,7 +152,7 @@ public final class Tracker<Model: Segmenting> {
 
     /// Shows the camera-motion estimator a frame without stepping: the frame an object begins on
     /// when nothing was stepped there, or the frame before a tracker rebuilt from snapshots.
-    public func prime(_ frame: FramePixels) {
+    public func prime(_ frame: RGBImage) {
         if settings.estimateCameraMotion { _ = cameraMotion.estimate(frame, excluding: []) }
     }
 
@@ -158,7 +160,7 @@ public final class Tracker<Model: Segmenting> {
     /// candidate is also penalised for covering where another object is expected and this one is
     /// not, so two tracks cannot settle on one object. `encode: false` when the caller already
     /// encoded this frame on `model` (several trackers sharing one model and frame).
-    public func step(_ frame: FramePixels, encode: Bool = true) throws -> [ObjectFrame] {
+    public func step(_ frame: RGBImage, encode: Bool = true) throws -> [ObjectFrame] {
         precondition(frame.width == width && frame.height == height,
                      "frame \(frame.width)x\(frame.height) in a \(width)x\(height) track")
         let excluded = excludeObjectsFromCameraMotion ? objects.map { $0.exclusionBox(settings: settings) } : []

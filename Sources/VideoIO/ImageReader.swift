@@ -1,5 +1,6 @@
 import Foundation
 internal import CFFmpeg
+import Imaging
 
 /// Reads still images (PNG, JPEG, BMP, TIFF, WebP, ... anything libavformat/libavcodec
 /// decode) at their own size.

@@ -1,5 +1,6 @@
 import Foundation
 internal import CFFmpeg
+import Imaging
 
 /// Writes PNG files with FFmpeg's png encoder, atomically (see `AtomicFile`).
 public enum ImageWriter {

@@ -1,6 +1,8 @@
 // Drawing for the overlay video: translucent masks, outlines, boxes, prompt points and ids.
 // Masks are row-major with one value per image pixel (`mask[y * width + x]`).
 
+import Imaging
+
 /// Fixed colours, so an object keeps its colour across frames, runs and machines.
 public enum Overlay {
     /// Distinct, saturated colours (after Sasha Trubetskoy's "20 distinct colours"), ordered

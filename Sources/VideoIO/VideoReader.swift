@@ -1,5 +1,6 @@
 import Foundation
 internal import CFFmpeg
+import Imaging
 
 /// Streams upright RGB24 frames from a video file (any container and codec this FFmpeg
 /// decodes) or from a folder of images (DAVIS `JPEGImages/<seq>/00000.jpg` style).

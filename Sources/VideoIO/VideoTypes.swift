@@ -1,6 +1,8 @@
 // Value types shared by VideoReader and VideoWriter. No C types: callers see timing as plain
 // rationals and integers, so a writer can be fed the reader's timestamps unchanged.
 
+import Imaging
+
 /// A rational number of seconds per tick (FFmpeg's time base) or frames per second.
 public struct Rational: Hashable, Sendable, Codable, CustomStringConvertible {
     public var num: Int

@@ -1,5 +1,6 @@
 import Foundation
 internal import CFFmpeg
+import Imaging
 
 /// Encodes frames into a video file that keeps the source's timing: every frame is written
 /// with the caller's pts and duration in the caller's time base, so a writer fed a

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Tracking
 import VideoIO
 
@@ -58,7 +59,7 @@ struct BackwardRun<Model: Segmenting> {
             let frame = VideoFrame(index: index, pts: t.pts, duration: t.duration, time: t.time,
                                    image: RGBImage(width: info.width, height: info.height, pixels: [UInt8](bytes)))
             let t0 = clock()
-            let results = try tracker.step(FramePixels(width: info.width, height: info.height, rgb: frame.image.pixels))
+            let results = try tracker.step(frame.image)
             outcome.timings.modelSeconds += clock() - t0
             outcome.timings.framesProcessed += 1
             outcome.firstFrame = index

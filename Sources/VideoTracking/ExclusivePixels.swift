@@ -1,3 +1,4 @@
+import Imaging
 import Tracking
 
 /// One object per pixel on a keyframe run's output. Each sweep's tracker keeps its objects apart,

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Metrics
 import Tracking
 import VideoIO
@@ -88,7 +89,7 @@ struct KeyframeRun<Model: Segmenting> {
     private func forwardPass(_ sweep: KeyframeSweep<Model>, spoolTop: Int?, spool: FrameSpool, result: inout Result,
                              events: (TrackEvent) -> Void, clock: () -> Double) throws -> Bool {
         let reader = try VideoReader(url: videoURL, folderFrameRate: folderFrameRate)
-        var previous: FramePixels?
+        var previous: RGBImage?
         var last = -1
         while let frame = try reader.next() {
             if stop.isRequested { return false }
@@ -96,7 +97,7 @@ struct KeyframeRun<Model: Segmenting> {
             last = t
             result.outcome.framesSeen = t + 1
             if let top = spoolTop, t <= top { try spool.append(frame) }
-            let pixels = FramePixels(width: width, height: height, rgb: frame.image.pixels)
+            let pixels = RGBImage(width: width, height: height, pixels: frame.image.pixels)
             let t0 = clock(), before = sweep.computed
             let results = try sweep.process(t, pixels: { pixels }, previous: {
                 guard let previous else { throw OutputFolderError(path: store.root.path, reason: "frame \(t - 1) was not kept") }
@@ -132,8 +133,8 @@ struct KeyframeRun<Model: Segmenting> {
         for t in stride(from: top, through: 0, by: -1) {
             if stop.isRequested { return false }
             let t0 = clock(), before = sweep.computed
-            let results = try sweep.process(t, pixels: { FramePixels(width: width, height: height, rgb: try spool.pixels(of: t)) },
-                                            previous: { FramePixels(width: width, height: height, rgb: try spool.pixels(of: t + 1)) })
+            let results = try sweep.process(t, pixels: { RGBImage(width: width, height: height, pixels: try spool.pixels(of: t)) },
+                                            previous: { RGBImage(width: width, height: height, pixels: try spool.pixels(of: t + 1)) })
             if !results.isEmpty {
                 result.outcome.timings.modelSeconds += clock() - t0
                 result.outcome.timings.framesProcessed += 1

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Tracking
 import VideoIO
 
@@ -72,7 +73,7 @@ final class KeyframeSweep<Model: Segmenting> {
     /// Processes frame `t` (frames come in sweep order). `pixels` gives the frame, `previous` the
     /// frame processed before it; either is asked for only when the frame is computed. Returns
     /// the answers computed on it (propagated and keyframe answers); empty when reused.
-    func process(_ t: Int, pixels: () throws -> FramePixels, previous: () throws -> FramePixels) throws -> [ObjectFrame] {
+    func process(_ t: Int, pixels: () throws -> RGBImage, previous: () throws -> RGBImage) throws -> [ObjectFrame] {
         defer { previousFrame = t }
         let here = keys[t] ?? []
         if stateHash == SweepState.emptyHash && here.isEmpty {
@@ -120,7 +121,7 @@ final class KeyframeSweep<Model: Segmenting> {
     }
 
     /// A tracker in the state stored after the previous frame, its camera estimator shown that frame.
-    private func rebuilt(previous: () throws -> FramePixels) throws -> Tracker<Model> {
+    private func rebuilt(previous: () throws -> RGBImage) throws -> Tracker<Model> {
         var stored: [ObjectSnapshot] = []
         if stateHash != SweepState.emptyHash, let p = previousFrame, let e = used[p] { stored = try files.state(frame: p, e) }
         let tracker = Tracker(model: model, resuming: stored, width: width, height: height, settings: settings)

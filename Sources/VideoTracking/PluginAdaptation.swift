@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import PluginTraining
 import SegmentAnything
 
@@ -20,7 +21,7 @@ public enum PluginAdaptation {
 
     /// Adapts `plugin` (attached to `sam`) on `image` and saves it to `file`, its summary as the
     /// file's provenance; `log` gets a line before and one after.
-    public static func adapt(sam: Sam, plugin: StableSAMPlugin, image: RGB8Image, targets: [AdaptationTarget],
+    public static func adapt(sam: Sam, plugin: StableSAMPlugin, image: RGBImage, targets: [AdaptationTarget],
                              settings: AdaptationSettings, modelName: String, startedFrom: String?, file: URL,
                              log: (String) -> Void) throws -> AdaptationSummary {
         log("adapting the plugin on the start frame: \(settings.steps) steps x \(settings.batchSize) prompts, "

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Metrics
 import PluginTraining
 import SegmentAnything
@@ -40,21 +41,20 @@ enum StartFrameAdaptation {
         let plugin = try PluginAdaptation.startingPlugin(for: sam, attached: sam.plugin, route: model.route)
         let image = try startFrameImage(request)
         let targets = maskTargets ?? request.objects.map { s -> AdaptationTarget in
-                let b = s.box.clipped(width: image.width, height: image.height) ?? s.box
-                return .box(b.x0, b.y0, b.x1, b.y1)
-            }
+            .box(s.box.clipped(width: image.width, height: image.height) ?? s.box)
+        }
         return try PluginAdaptation.adapt(sam: sam, plugin: plugin, image: image, targets: targets, settings: settings,
                                           modelName: model.name, startedFrom: model.pluginFile, file: file, log: log)
     }
 
     /// Decodes the video up to the start frame (a second reader, so the run's own reader is untouched).
-    static func startFrameImage(_ request: TrackRequest) throws -> RGB8Image {
+    static func startFrameImage(_ request: TrackRequest) throws -> RGBImage {
         let reader = try VideoReader(url: request.video, folderFrameRate: request.folderFrameRate)
         var seen = 0
         while let frame = try reader.next() {
             seen = frame.index + 1
             if frame.index == request.startFrame {
-                return RGB8Image(width: frame.image.width, height: frame.image.height, pixels: frame.image.pixels)
+                return frame.image
             }
         }
         if seen == 0 { throw VideoIOError.noFrames(path: reader.info.path) }

@@ -1,3 +1,4 @@
+import Imaging
 import Tracking
 
 /// A run that cannot start or go on: the messages name the CLI's flags, since the CLI prints them

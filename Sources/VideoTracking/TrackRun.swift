@@ -93,8 +93,7 @@ struct TrackRun<Model: Segmenting> {
                 work = .replay(frame)
             } else {
                 let t0 = clock()
-                results = try tracker.step(FramePixels(width: frame.image.width, height: frame.image.height,
-                                                           rgb: frame.image.pixels))
+                results = try tracker.step(frame.image)
                 outcome.timings.modelSeconds += clock() - t0
                 outcome.timings.framesProcessed += 1
                 outcome.firstFrame = outcome.firstFrame ?? frame.index

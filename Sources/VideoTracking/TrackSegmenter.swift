@@ -1,3 +1,4 @@
+import Imaging
 import Metrics
 import PluginTraining
 import SegmentAnything
@@ -20,8 +21,8 @@ final class TrackSegmenter: Segmenting {
         self.softAlpha = softAlpha
     }
 
-    func encode(_ frame: FramePixels) throws {
-        predictor.setImage(RGB8Image(width: frame.width, height: frame.height, pixels: frame.rgb))
+    func encode(_ frame: RGBImage) throws {
+        predictor.setImage(frame)
     }
 
     /// A keyframe's answer. A mask is kept as given, with the features pooled under it and its
@@ -42,7 +43,7 @@ final class TrackSegmenter: Segmenting {
         }
         guard prompt.box != nil || !prompt.points.isEmpty else { return nil }
         let points = prompt.points.map { Prompt.Point(x: $0.x, y: $0.y, positive: $0.positive) }
-        let ask = Prompt(box: prompt.box.map { ($0.x0, $0.y0, $0.x1, $0.y1) }, points: points)
+        let ask = Prompt(box: prompt.box, points: points)
         let all = try candidates(ask)
         guard !all.isEmpty else { return nil }
         if prompt.box == nil && prompt.points.count == 1 && all.count > 1 {
@@ -54,7 +55,7 @@ final class TrackSegmenter: Segmenting {
     /// The single-mask answer (SAM's recommendation for a box) and the three multimask answers
     /// from the same pass; each with its mask-pooled image features for the appearance check.
     func candidates(box: Box, hint: Tensor?) throws -> [Segmentation<Tensor>] {
-        try candidates(Prompt(box: (box.x0, box.y0, box.x1, box.y1), maskInput: hint))
+        try candidates(Prompt(box: box, maskInput: hint))
     }
 
     private func candidates(_ prompt: Prompt) throws -> [Segmentation<Tensor>] {

@@ -1,6 +1,7 @@
 // `stablesam robustness` end to end with the tiny random-weight checkpoint: it runs, reports every
 // prompt type, and its numbers are in range and repeat for the same seed.
 import Foundation
+import Imaging
 import Testing
 import TestSupport
 import VideoIO

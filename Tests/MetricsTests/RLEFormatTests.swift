@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Metrics
 import Testing
 
@@ -12,7 +13,7 @@ struct RLEFormatTests {
         let rle = RLE.encode(mask: mask, height: 3, width: 2)
         #expect(rle.counts == [0, 2, 2, 2])
         #expect(rle.area == 4)
-        #expect(rle.boundingBox == MaskBox(x: 0, y: 0, width: 2, height: 3))
+        #expect(rle.boundingBox == Box(x: 0, y: 0, width: 2, height: 3))
     }
 
     @Test("JSON holds size as [h, w] and the compressed counts")
@@ -80,7 +81,7 @@ struct MaskIoUTests {
                           0, 0, 0, 1]
         #expect(MaskMetrics.iou(a, b) == 2.0 / 5.0)
         #expect(MaskMetrics.area(a) == 4)
-        #expect(MaskMetrics.boundingBox(b, height: 2, width: 4) == MaskBox(x: 1, y: 0, width: 3, height: 2))
+        #expect(MaskMetrics.boundingBox(b, height: 2, width: 4) == Box(x: 1, y: 0, width: 3, height: 2))
     }
 
     @Test("an empty mask has the all-zero box, as pycocotools reports")

@@ -1,4 +1,5 @@
 // Hand-computed temporal stability measures.
+import Imaging
 import Metrics
 import Testing
 
@@ -26,12 +27,12 @@ struct StabilityTests {
 
     @Test("centre jitter is 0 for constant velocity and d for one frame displaced by d")
     func jitter() {
-        let moving = [0, 2, 4, 6].map { MaskBox(x: $0, y: 3, width: 2, height: 2) }
+        let moving = [0, 2, 4, 6].map { Box(x: $0, y: 3, width: 2, height: 2) }
         #expect(StabilityMeasures.centreJitter(moving) == 0)
-        let spike = [0, 5, 0].map { MaskBox(x: $0, y: 0, width: 1, height: 1) }
+        let spike = [0, 5, 0].map { Box(x: $0, y: 0, width: 1, height: 1) }
         #expect(StabilityMeasures.centreJitter(spike) == 5)
         // Empty boxes are skipped, and with no interior frame left there is no figure.
-        #expect(StabilityMeasures.centreJitter([.empty, MaskBox(x: 1, y: 1, width: 1, height: 1), .empty]) == nil)
+        #expect(StabilityMeasures.centreJitter([.empty, Box(x: 1, y: 1, width: 1, height: 1), .empty]) == nil)
     }
 
     @Test("a one-pixel object that blinks off for one frame flickers once")

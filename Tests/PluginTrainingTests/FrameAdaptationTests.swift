@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Metrics
 import PluginTraining
 import SegmentAnything
@@ -11,16 +12,16 @@ import TestSupport
 struct FrameAdaptationTests {
     static func sam() throws -> Sam { try SamLoader.load(Fixtures.url("sam_tiny_win.pth")) }
 
-    static func scene() -> (RGB8Image, BinaryMask) {
+    static func scene() -> (RGBImage, BinaryMask) {
         let (image, ids) = TinyTrainingData.scene(seed: 3)
-        return (RGB8Image(width: image.width, height: image.height, pixels: image.pixels),
+        return (RGBImage(width: image.width, height: image.height, pixels: image.pixels),
                 BinaryMask(width: ids.width, height: ids.height, bits: ids.indices.map { $0 == 1 }))
     }
 
     static let settings = AdaptationSettings(steps: 30, batchSize: 4, lr: 1e-2, seed: 5)
 
     /// Mean BCE + Dice of the plugin on fixed prompts (the box and noisy boxes of the mask).
-    func loss(_ sam: Sam, _ plugin: StableSAMPlugin, image: RGB8Image, mask: BinaryMask) -> Float {
+    func loss(_ sam: Sam, _ plugin: StableSAMPlugin, image: RGBImage, mask: BinaryMask) -> Float {
         let predictor = Predictor(model: sam)
         predictor.setImage(image)
         let embedding = predictor.imageEmbedding!
@@ -28,7 +29,7 @@ struct FrameAdaptationTests {
         let imgSize = sam.config.imgSize, low = 4 * sam.promptEncoder.imageEmbeddingSize.h
         let target = LowResTarget.make(mask, imgSize: imgSize, lowSize: low)
         var rng = TrainingRandom(seed: 99)
-        let box = PixelBox(mask)!
+        let box = Box(mask)!
         let samples = (0..<8).map { k -> PluginTrainingSample in
             let b = k == 0 ? box : RTSPrompts.noisyBox(box, scale: 0.4, rng: &rng, width: mask.width, height: mask.height)
             return PluginTrainingSample(sam: sam, imageEmbedding: embedding, originalSize: (mask.height, mask.width),
@@ -79,13 +80,13 @@ struct FrameAdaptationTests {
         let predictor = Predictor(model: sam)
         predictor.setImage(image)
         // Find a box the random model answers with a non-empty mask.
-        let boxes = [(4.0, 4.0, 60.0, 50.0), (20.0, 10.0, 90.0, 70.0), (0.0, 0.0, 96.0, 72.0)]
+        let boxes = [Box(x0: 4, y0: 4, x1: 60, y1: 50), Box(x0: 20, y0: 10, x1: 90, y1: 70), Box(x0: 0, y0: 0, x1: 96, y1: 72)]
         let box = try #require(try boxes.first { b in
             try predictor.predict(Prompt(box: b), multimask: false).logits.storage.contains { $0 > 0 }
         })
         let answer = try predictor.predict(Prompt(box: box), multimask: false)
         let target = BinaryMask(width: image.width, height: image.height, bits: answer.logits.storage.map { $0 > 0 })
-        let report = try FrameAdaptation.adapt(sam: sam, plugin: plugin, image: image, targets: [.box(box.0, box.1, box.2, box.3)],
+        let report = try FrameAdaptation.adapt(sam: sam, plugin: plugin, image: image, targets: [.box(box)],
                                                settings: Self.settings)
         #expect(report.targetAreas == [target.bits.filter { $0 }.count])
     }

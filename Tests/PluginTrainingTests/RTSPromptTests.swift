@@ -1,3 +1,4 @@
+import Imaging
 import Metrics
 import PluginTraining
 import Testing
@@ -19,7 +20,7 @@ struct RTSPromptTests {
         for _ in 0..<600 {
             let p = RTSPrompts.still(Self.object, rng: &rng)
             kinds.insert(p.kind.hasPrefix("points") ? "points" : p.kind)
-            if p.kind == "box" { #expect(p.box == PixelBox(x0: 12, y0: 9, x1: 22, y1: 17)) }
+            if p.kind == "box" { #expect(p.box == Box(x0: 12, y0: 9, x1: 22, y1: 17)) }
             if let b = p.box {
                 #expect(b.x0 >= 0 && b.y0 >= 0 && b.x1 <= 40 && b.y1 <= 30 && b.x1 - b.x0 >= 1 && b.y1 - b.y0 >= 1, "\(b)")
             }
@@ -37,8 +38,8 @@ struct RTSPromptTests {
 
     @Test("temporal prompts come from a visible frame at most 3 away and stay in the image")
     func temporal() {
-        let boxes: [Int: PixelBox] = [0: PixelBox(x0: 2, y0: 2, x1: 10, y1: 10), 1: PixelBox(x0: 4, y0: 2, x1: 12, y1: 10),
-                                      5: PixelBox(x0: 30, y0: 20, x1: 39, y1: 29)]
+        let boxes: [Int: Box] = [0: Box(x0: 2, y0: 2, x1: 10, y1: 10), 1: Box(x0: 4, y0: 2, x1: 12, y1: 10),
+                                      5: Box(x0: 30, y0: 20, x1: 39, y1: 29)]
         var rng = TrainingRandom(seed: 3)
         var sources = Set<Int>()
         for _ in 0..<200 {
@@ -53,7 +54,7 @@ struct RTSPromptTests {
 
     @Test("loose temporal prompts are grown boxes (30-80 % padding), and loose 0 draws exactly the default prompts")
     func looseTemporal() {
-        let boxes: [Int: PixelBox] = [0: PixelBox(x0: 400, y0: 400, x1: 500, y1: 500)]
+        let boxes: [Int: Box] = [0: Box(x0: 400, y0: 400, x1: 500, y1: 500)]
         var a = TrainingRandom(seed: 9), b = TrainingRandom(seed: 9)
         for _ in 0..<50 {
             let plain = RTSPrompts.temporal(boxes: boxes, frame: 0, rng: &a, width: 1000, height: 1000)

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import PluginTraining
 import SegmentAnything
 import Tensor
@@ -12,7 +13,7 @@ final class CountingEncoder: FrameEncoding {
     private(set) var calls = 0
     init(_ sam: Sam) { inner = SamFrameEncoder(sam: sam) }
     var cacheKey: String { inner.cacheKey }
-    func encode(_ image: RGB8Image) -> Tensor {
+    func encode(_ image: RGBImage) -> Tensor {
         calls += 1
         return inner.encode(image)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import NN
 import SegmentAnything
 import Tensor
@@ -52,9 +53,9 @@ struct ParityFixture {
 
     func tensor(_ key: String) throws -> Tensor { try stages.tensor(named: key) }
 
-    func image(_ key: String = "image") throws -> RGB8Image {
+    func image(_ key: String = "image") throws -> RGBImage {
         let (shape, values) = try stages.uint8(named: key)
-        return RGB8Image(width: shape[1], height: shape[0], pixels: values)
+        return RGBImage(width: shape[1], height: shape[0], pixels: values)
     }
 
     /// The case's prompt in original-image pixels, exactly the float32 values the reference was given.
@@ -62,7 +63,7 @@ struct ParityFixture {
         var prompt = Prompt()
         if c.inputs.contains("box") {
             let b = try tensor("case\(c.k).box").storage.map(Double.init)
-            prompt.box = (b[0], b[1], b[2], b[3])
+            prompt.box = Box(x0: b[0], y0: b[1], x1: b[2], y1: b[3])
         }
         if c.inputs.contains("point_coords") {
             let xy = try tensor("case\(c.k).point_coords").storage, labels = try tensor("case\(c.k).point_labels").storage

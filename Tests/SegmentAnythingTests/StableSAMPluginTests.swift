@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import NN
 import SegmentAnything
 import Tensor
@@ -28,7 +29,7 @@ struct PluginFixture {
         var prompt = Prompt()
         if c.inputs.contains("box") {
             let b = try tensor("case\(c.k).box").storage.map(Double.init)
-            prompt.box = (b[0], b[1], b[2], b[3])
+            prompt.box = Box(x0: b[0], y0: b[1], x1: b[2], y1: b[3])
         }
         if c.inputs.contains("point_coords") {
             let xy = try tensor("case\(c.k).point_coords").storage, labels = try tensor("case\(c.k).point_labels").storage

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import VideoIO
 
 /// Tiny generated training sets for `train-plugin` tests, in each layout the trainer reads. Scenes

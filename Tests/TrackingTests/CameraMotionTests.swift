@@ -1,10 +1,11 @@
 import Foundation
+import Imaging
 import Testing
 @testable import Tracking
 
 /// Smooth, non-repeating value noise (random values on an 8-px lattice, bilinear between them,
 /// plus a finer octave) sampled at `(x - dx, y - dy)`: the same scene moved by (dx, dy).
-func texture(width: Int, height: Int, dx: Double = 0, dy: Double = 0) -> FramePixels {
+func texture(width: Int, height: Int, dx: Double = 0, dy: Double = 0) -> RGBImage {
     func lattice(_ i: Int, _ j: Int) -> Double {
         var h = UInt64(bitPattern: Int64(i &* 73_856_093 ^ j &* 19_349_663))
         h = (h ^ (h >> 33)) &* 0xff51afd7ed558ccd
@@ -26,7 +27,7 @@ func texture(width: Int, height: Int, dx: Double = 0, dy: Double = 0) -> FramePi
             for c in 0..<3 { rgb[(y * width + x) * 3 + c] = g }
         }
     }
-    return FramePixels(width: width, height: height, rgb: rgb)
+    return RGBImage(width: width, height: height, pixels: rgb)
 }
 
 @Suite("camera motion")
@@ -41,13 +42,13 @@ struct CameraMotionTests {
 
     @Test("an object moving inside an excluded box does not pull the estimate")
     func excludesObjects() throws {
-        func frame(_ objectX: Int) -> FramePixels {
+        func frame(_ objectX: Int) -> RGBImage {
             let base = texture(width: 240, height: 136)
-            var rgb = base.rgb
+            var rgb = base.pixels
             for y in 40..<80 {
                 for x in objectX..<(objectX + 40) { rgb[(y * 240 + x) * 3] = UInt8((x - objectX) * 6 % 256) }
             }
-            return FramePixels(width: 240, height: 136, rgb: rgb)
+            return RGBImage(width: 240, height: 136, pixels: rgb)
         }
         let estimator = CameraMotionEstimator()
         _ = estimator.estimate(frame(60), excluding: [])

@@ -1,3 +1,4 @@
+import Imaging
 import Testing
 import Tracking
 
@@ -73,7 +74,7 @@ final class SpillingNeighbourSegmenter: Segmenting {
     var frame = -1
     var calls = 0
 
-    func encode(_ frame: FramePixels) throws { self.frame += 1 }
+    func encode(_ frame: RGBImage) throws { self.frame += 1 }
 
     func rectangle(_ r: Box) -> [Bool] {
         var m = [Bool](repeating: false, count: width * height)
@@ -102,8 +103,8 @@ extension SharedPixelsTests {
                                   width: model.width, height: model.height, settings: settings)
             var states: [ObjectState] = []
             for _ in 0..<6 {
-                let r = try tracker.step(FramePixels(width: model.width, height: model.height,
-                                                     rgb: [UInt8](repeating: 0, count: model.width * model.height * 3)))
+                let r = try tracker.step(RGBImage(width: model.width, height: model.height,
+                                                     pixels: [UInt8](repeating: 0, count: model.width * model.height * 3)))
                 #expect(r[0].state == .tracked)
                 states.append(r[1].state)
             }

@@ -1,3 +1,4 @@
+import Imaging
 import Tracking
 
 // Scenes with exact ground truth and model doubles shared by the tracking tests.
@@ -9,7 +10,7 @@ struct Scene {
     /// Per object: colour and the square's (x, y, side) on each frame, nil when hidden.
     var squares: [(color: UInt8, path: [(x: Int, y: Int, side: Int)?])]
 
-    func frame(_ t: Int) -> FramePixels {
+    func frame(_ t: Int) -> RGBImage {
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
         for square in squares {
             guard let s = square.path[t] else { continue }
@@ -17,12 +18,12 @@ struct Scene {
                 for x in max(s.x, 0)..<min(s.x + s.side, width) { rgb[(y * width + x) * 3] = square.color }
             }
         }
-        return FramePixels(width: width, height: height, rgb: rgb)
+        return RGBImage(width: width, height: height, pixels: rgb)
     }
 
     func truth(object: Int, frame t: Int) -> [Bool] {
         let f = frame(t)
-        return (0..<(width * height)).map { f.rgb[$0 * 3] == squares[object].color }
+        return (0..<(width * height)).map { f.pixels[$0 * 3] == squares[object].color }
     }
 }
 
@@ -36,7 +37,7 @@ final class ColorSegmenter: Segmenting {
     var reportsAppearance = false
     /// When set, every non-empty answer carries this score instead of 0.95.
     var score: Double?
-    var frame: FramePixels?
+    var frame: RGBImage?
     var encodeCount = 0
     var prompts: [Box] = []
     var hints: [Int?] = []
@@ -47,7 +48,7 @@ final class ColorSegmenter: Segmenting {
     /// Answer with one candidate per colour under the prompt (commonest first) instead of one.
     var everyColour = false
 
-    func encode(_ frame: FramePixels) throws {
+    func encode(_ frame: RGBImage) throws {
         self.frame = frame
         encodeCount += 1
     }
@@ -71,7 +72,7 @@ final class ColorSegmenter: Segmenting {
         let f = frame!
         var counts = [Int](repeating: 0, count: 256)
         for y in max(Int(box.y0), 0)..<min(Int(box.y1.rounded(.up)), f.height) {
-            for x in max(Int(box.x0), 0)..<min(Int(box.x1.rounded(.up)), f.width) { counts[Int(f.rgb[(y * f.width + x) * 3])] += 1 }
+            for x in max(Int(box.x0), 0)..<min(Int(box.x1.rounded(.up)), f.width) { counts[Int(f.pixels[(y * f.width + x) * 3])] += 1 }
         }
         return (1..<256).filter { counts[$0] > 0 }.sorted { counts[$0] > counts[$1] }
     }
@@ -87,7 +88,7 @@ final class ColorSegmenter: Segmenting {
         var counts = [Int](repeating: 0, count: 256)
         var mask = [Bool](repeating: false, count: f.width * f.height)
         for y in max(Int(box.y0), 0)..<min(Int(box.y1.rounded(.up)), f.height) {
-            for x in max(Int(box.x0), 0)..<min(Int(box.x1.rounded(.up)), f.width) { counts[Int(f.rgb[(y * f.width + x) * 3])] += 1 }
+            for x in max(Int(box.x0), 0)..<min(Int(box.x1.rounded(.up)), f.width) { counts[Int(f.pixels[(y * f.width + x) * 3])] += 1 }
         }
         let (dx, dy) = (box.width * reach, box.height * reach)
         let (x0, y0) = (Int((box.x0 - dx).rounded(.down)), Int((box.y0 - dy).rounded(.down)))
@@ -96,7 +97,7 @@ final class ColorSegmenter: Segmenting {
             return Segmentation(mask: mask, score: 0.1)
         }
         for y in max(y0, 0)..<min(y1, f.height) {
-            for x in max(x0, 0)..<min(x1, f.width) where f.rgb[(y * f.width + x) * 3] == UInt8(colour) {
+            for x in max(x0, 0)..<min(x1, f.width) where f.pixels[(y * f.width + x) * 3] == UInt8(colour) {
                 mask[y * f.width + x] = true
             }
         }
@@ -107,9 +108,9 @@ final class ColorSegmenter: Segmenting {
 
 /// The colour histogram under a mask (red channel): the doubles' appearance features. Masks of
 /// different single colours have cosine 0; a mask that spills onto black moves towards bin 0.
-func histogram(_ mask: [Bool], _ frame: FramePixels) -> [Float] {
+func histogram(_ mask: [Bool], _ frame: RGBImage) -> [Float] {
     var v = [Float](repeating: 0, count: 256)
-    for i in mask.indices where mask[i] { v[Int(frame.rgb[i * 3])] += 1 }
+    for i in mask.indices where mask[i] { v[Int(frame.pixels[i * 3])] += 1 }
     return v
 }
 
@@ -122,7 +123,7 @@ final class BleedingSegmenter: Segmenting {
     /// pixels) and the score the model gives it. The first is the single-mask output.
     var answers: [(bleed: Double?, score: Double)] = [(1, 0.95)]
 
-    func encode(_ frame: FramePixels) throws { try inner.encode(frame) }
+    func encode(_ frame: RGBImage) throws { try inner.encode(frame) }
 
     func candidates(box: Box, hint: Int?) throws -> [Segmentation<Int>] {
         let f = inner.frame!

@@ -1,5 +1,6 @@
 import DefaultModel
 import Foundation
+import Imaging
 import Metrics
 import SegmentAnything
 import Testing
@@ -91,8 +92,8 @@ struct KeyframeTests {
         try run(s.video, plan([0, 3]) { t in t == 3 ? Box(x0: 12, y0: 20, x1: 42, y1: 52) : Self.square(t) }, out: out)
         let predictor = Predictor(model: try model().sam)
         let frame = try ImageReader.read(s.video.appendingPathComponent("00003.png"))
-        predictor.setImage(RGB8Image(width: frame.width, height: frame.height, pixels: frame.pixels))
-        let prediction = try predictor.predict(Prompt(box: (12, 20, 42, 52)), multimask: false)
+        predictor.setImage(RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels))
+        let prediction = try predictor.predict(Prompt(box: Box(x0: 12, y0: 20, x1: 42, y1: 52)), multimask: false)
         let expected = prediction.logits.storage[0..<(Self.width * Self.height)].map { $0 > 0 }
         #expect(try mask(out, frame: 3) == Array(expected))
     }

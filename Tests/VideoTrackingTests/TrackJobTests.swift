@@ -1,5 +1,6 @@
 import DefaultModel
 import Foundation
+import Imaging
 import SegmentAnything
 import Testing
 import Tracking

@@ -196,7 +196,7 @@ struct Track: ParsableCommand {
     func objectSpecs() throws -> [ObjectSpec] {
         if let objects { return try ObjectList.read(path: objects) }
         let specs = boxes.enumerated().map {
-            ObjectSpec(id: $0.offset + 1, box: Box(x0: $0.element.x0, y0: $0.element.y0, x1: $0.element.x1, y1: $0.element.y1))
+            ObjectSpec(id: $0.offset + 1, box: $0.element.box)
         }
         try ObjectList.check(specs, source: "--box")
         return specs

@@ -1,7 +1,9 @@
-// Boxes in frame pixels: prompts, mask bounds, Kalman estimates.
+// The project's one box: prompts (SAM, tracker, robustness sweep, plugin training), mask
+// bounds (COCO bbox), Kalman estimates, and the `[x0, y0, x1, y1]` of every JSON file.
 
 /// An axis-aligned box in pixel coordinates, corners (x0, y0) and (x1, y1) as SAM box
-/// prompts take them; a mask's box spans its pixels' edges (x1 = last column + 1).
+/// prompts take them; a mask's box spans its pixels' edges (x1 = last column + 1), so it covers
+/// columns `x0..<x1` and rows `y0..<y1`.
 public struct Box: Hashable, Sendable, Codable {
     public var x0: Double
     public var y0: Double
@@ -15,6 +17,11 @@ public struct Box: Hashable, Sendable, Codable {
         self.y1 = y1
     }
 
+    /// A pixel box in COCO order: columns `x..<x + width`, rows `y..<y + height`.
+    public init(x: Int, y: Int, width: Int, height: Int) {
+        self.init(x0: Double(x), y0: Double(y), x1: Double(x + width), y1: Double(y + height))
+    }
+
     public init(centerX: Double, centerY: Double, width: Double, height: Double) {
         self.init(x0: centerX - width / 2, y0: centerY - height / 2, x1: centerX + width / 2, y1: centerY + height / 2)
     }
@@ -25,6 +32,12 @@ public struct Box: Hashable, Sendable, Codable {
     public var centerY: Double { (y0 + y1) / 2 }
     public var area: Double { max(0, width) * max(0, height) }
     public var isDegenerate: Bool { !(width > 0 && height > 0) || ![x0, y0, x1, y1].allSatisfy(\.isFinite) }
+
+    /// All zeros: the box pycocotools' `toBbox` gives an empty mask.
+    public static let empty = Box(x0: 0, y0: 0, x1: 0, y1: 0)
+
+    /// `[x, y, w, h]` as COCO JSON stores it (`bbox`).
+    public var coco: [Double] { [x0, y0, width, height] }
 
     /// Encoded as `[x0, y0, x1, y1]`, the form `--box` takes.
     public init(from decoder: any Decoder) throws {

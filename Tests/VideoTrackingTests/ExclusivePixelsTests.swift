@@ -1,3 +1,4 @@
+import Imaging
 import Testing
 import Tracking
 @testable import VideoTracking

@@ -28,6 +28,9 @@ let package = Package(
         .systemLibrary(
             name: "COpenEXR", path: "Sources/COpenEXR", pkgConfig: "OpenEXR",
             providers: [.apt(["libopenexr-dev"])]),
+        // OpenEXR's C++ library (Imf) behind one C function, for DWAA / DWAB, which OpenEXRCore 3.1
+        // cannot encode; COpenEXR brings OpenEXR's pkg-config flags (headers, -lOpenEXR-3_1 ...).
+        .target(name: "COpenEXRImf", dependencies: ["COpenEXR"]),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimised),
@@ -38,7 +41,7 @@ let package = Package(
         .target(name: "Autograd", dependencies: ["Tensor"], swiftSettings: optimised),
         .target(name: "PluginTraining", dependencies: ["Autograd", "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics"],
                 swiftSettings: optimised),
-        .target(name: "VideoIO", dependencies: ["CFFmpeg", "COpenEXR"], swiftSettings: optimised),
+        .target(name: "VideoIO", dependencies: ["CFFmpeg", "COpenEXR", "COpenEXRImf"], swiftSettings: optimised),
         .target(name: "Metrics", swiftSettings: optimised),
         .target(name: "DefaultModel", resources: [.copy("Resources")]),
         // Tracking sees models only through its `Segmenting` protocol; VideoTracking adapts SAM to it.

@@ -28,6 +28,9 @@ let package = Package(
         .systemLibrary(
             name: "COpenEXR", path: "Sources/COpenEXR", pkgConfig: "OpenEXR",
             providers: [.apt(["libopenexr-dev"])]),
+        // OpenEXR's C++ library (Imf) behind one C function, for DWAA / DWAB, which OpenEXRCore 3.1
+        // cannot encode; COpenEXR brings OpenEXR's pkg-config flags (headers, -lOpenEXR-3_1 ...).
+        .target(name: "COpenEXRImf", dependencies: ["COpenEXR"]),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         // The one RGB image and the one box every layer passes around; no dependencies.
         .target(name: "Imaging", swiftSettings: optimised),
@@ -40,7 +43,7 @@ let package = Package(
         .target(name: "Autograd", dependencies: ["Tensor"], swiftSettings: optimised),
         .target(name: "PluginTraining", dependencies: ["Autograd", "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Imaging"],
                 swiftSettings: optimised),
-        .target(name: "VideoIO", dependencies: ["CFFmpeg", "COpenEXR", "Imaging"], swiftSettings: optimised),
+        .target(name: "VideoIO", dependencies: ["CFFmpeg", "COpenEXR", "COpenEXRImf", "Imaging"], swiftSettings: optimised),
         .target(name: "Metrics", dependencies: ["Imaging"], swiftSettings: optimised),
         .target(name: "DefaultModel", resources: [.copy("Resources")]),
         // Tracking sees models only through its `Segmenting` protocol; VideoTracking adapts SAM to it.

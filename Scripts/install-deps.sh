@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks for building and running StableSAM (sourced by
-# test.sh and demo.sh): OpenBLAS, FFmpeg's -dev packages and CLI, pkg-config, OpenEXR's C library
-# (soft-matte EXRs); and the EXR readers the tests check those files with (exrheader from `openexr`,
-# oiiotool from `openimageio-tools`); and checks for Swift.
+# test.sh and demo.sh): OpenBLAS, FFmpeg's -dev packages and CLI, pkg-config, OpenEXR's C and C++
+# libraries (soft-matte EXRs), the C++ standard library's headers (the COpenEXRImf target); and the
+# EXR readers the tests check those files with (exrheader from `openexr`, oiiotool from
+# `openimageio-tools`); and checks for Swift.
 need=()
 for pkg in pkg-config libopenblas-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg \
            libopenexr-dev openexr openimageio-tools; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# Swift's clang++ compiles the C++ target against libstdc++'s headers (libstdc++-<gcc version>-dev,
+# which g++ brings for the distribution's default gcc).
+dpkg-query -W -f='${Status}\n' 'libstdc++-*-dev' 2>/dev/null | grep -q "install ok installed" || need+=(g++)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -1,11 +1,13 @@
 import Foundation
 internal import COpenEXR
+internal import COpenEXRImf
 
 /// Compression of an EXR file. All of them keep alpha channels (`A`, `layer.A`) lossless;
-/// DWAA is lossy only on colour channels (R, G, B), and needs an OpenEXR whose C library has a
-/// DWA encoder (3.1's has none: see `EXRWriter.checkSupported`).
+/// DWAA (32 scanlines a block) and DWAB (256) are lossy only on colour channels (R, G, B, Y, at
+/// OpenEXR's default level 45) and are written by OpenEXR's C++ library: OpenEXRCore 3.1 has no
+/// DWA encoder.
 public enum EXRCompression: String, Sendable, Codable, CaseIterable {
-    case none, zip, piz, dwaa
+    case none, zip, piz, dwaa, dwab
 }
 
 /// One channel of an EXR image: its full name (`car.A` puts channel `A` in layer `car`, as Nuke
@@ -22,10 +24,11 @@ public struct EXRChannel: Sendable {
 
 /// Writes single-part scanline OpenEXR files with half-float channels, through OpenEXR's own C
 /// library (OpenEXRCore), which names channels freely (FFmpeg's EXR encoder writes fixed names
-/// only). Files are written atomically (see `AtomicFile`).
+/// only); DWAA and DWAB through its C++ library (Imf), with the same header apart from the
+/// compression. Files are written atomically (see `AtomicFile`).
 public enum EXRWriter {
     /// Writes `channels` (each `width * height` values, rounded to half precision, round to
-    /// nearest even) to `url`. Channel names must be distinct and non-empty.
+    /// nearest even) to `url`. Channel names must be distinct, non-empty and free of NULs.
     public static func write(_ channels: [EXRChannel], width: Int, height: Int, compression: EXRCompression = .zip,
                              to url: URL) throws(VideoIOError) {
         let path = url.path
@@ -35,8 +38,9 @@ public enum EXRWriter {
         guard !channels.isEmpty else { throw .invalidImage(path: path, reason: "an EXR file needs at least one channel") }
         var names = Set<String>()
         for c in channels {
-            guard !c.name.isEmpty, names.insert(c.name).inserted else {
-                throw .invalidImage(path: path, reason: "channel name '\(c.name)' is empty or given twice")
+            // Both libraries take C strings: a NUL would cut the name (and could make two names one).
+            guard !c.name.isEmpty, !c.name.contains("\0"), names.insert(c.name).inserted else {
+                throw .invalidImage(path: path, reason: "channel name '\(c.name)' is empty, holds a NUL or is given twice")
             }
             guard c.values.count == width * height else {
                 throw .invalidImage(path: path, reason: "channel \(c.name) has \(c.values.count) values for \(width)x\(height)")
@@ -52,6 +56,11 @@ public enum EXRWriter {
             }
         }
         try AtomicFile.write(to: url) { temporary throws(VideoIOError) in
+            if let imf = compression.imf {
+                try ImfWriter.write(channels.map(\.name), halves: UnsafeBufferPointer(halves), width: width, height: height,
+                                    compression: imf, temporaryPath: temporary, path: path, name: compression.rawValue)
+                return
+            }
             let file = try EXRFile(temporaryPath: temporary, path: path)
             try file.write(channels.map(\.name), halves: UnsafeBufferPointer(halves), width: width, height: height,
                            compression: compression)
@@ -61,9 +70,9 @@ public enum EXRWriter {
 }
 
 extension EXRWriter {
-    /// Throws the library's own error when it cannot write `compression` (OpenEXRCore 3.1, Debian
-    /// bookworm's, has no DWA encoder), found by writing a 1x1 file in the temporary folder: a run
-    /// can refuse an option up front instead of failing on its first frame.
+    /// Throws the library's own error when it cannot write `compression`, found by writing a 1x1
+    /// file in the temporary folder: a run can refuse an option up front instead of failing on its
+    /// first frame (a linked OpenEXR built without a codec, or a broken install).
     public static func checkSupported(_ compression: EXRCompression) throws(VideoIOError) {
         let probe = FileManager.default.temporaryDirectory.appendingPathComponent(".stablesam-exr-probe-\(UUID().uuidString).exr")
         defer { unlink(probe.path) }
@@ -169,6 +178,33 @@ private final class EXRFile {
     }
 }
 
+/// The DWA writer: OpenEXR's C++ library behind `copenexrimf_write_half`, which turns its
+/// exceptions into a message.
+private enum ImfWriter {
+    /// `halves` holds one plane of `width * height` values per name, in the order of `names`.
+    static func write(_ names: [String], halves: UnsafeBufferPointer<UInt16>, width: Int, height: Int,
+                      compression: copenexrimf_compression, temporaryPath: String, path: String,
+                      name: String) throws(VideoIOError) {
+        let plane = width * height
+        let cNames = names.map { strdup($0) }
+        defer { cNames.forEach { free($0) } }
+        let namePointers = cNames.map { UnsafePointer($0) }
+        let planes: [UnsafePointer<UInt16>?] = names.indices.map { halves.baseAddress! + $0 * plane }
+        let capacity = 1024
+        var message = [CChar](repeating: 0, count: capacity)
+        let code = namePointers.withUnsafeBufferPointer { n in
+            planes.withUnsafeBufferPointer { p in
+                copenexrimf_write_half(temporaryPath, Int32(width), Int32(height), Int32(names.count), n.baseAddress,
+                                       p.baseAddress, compression, &message, capacity)
+            }
+        }
+        guard code == 0 else {
+            let text = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            throw .openEXRException(path: path, compression: name, message: text.isEmpty ? "no message" : text)
+        }
+    }
+}
+
 /// The library's error messages by context. Its error handler gets only the context, and asking
 /// the context for user data from inside the handler deadlocks (the library holds the context's
 /// lock while it reports), so messages are kept here until the failing call returns.
@@ -191,6 +227,16 @@ extension EXRCompression {
         case .zip: EXR_COMPRESSION_ZIP
         case .piz: EXR_COMPRESSION_PIZ
         case .dwaa: EXR_COMPRESSION_DWAA
+        case .dwab: EXR_COMPRESSION_DWAB
+        }
+    }
+
+    /// The compressions written through the C++ library, which OpenEXRCore 3.1 cannot encode.
+    fileprivate var imf: copenexrimf_compression? {
+        switch self {
+        case .none, .zip, .piz: nil
+        case .dwaa: COPENEXRIMF_DWAA
+        case .dwab: COPENEXRIMF_DWAB
         }
     }
 }

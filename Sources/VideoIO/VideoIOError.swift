@@ -24,6 +24,8 @@ public enum VideoIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case inconsistentFrameSize(path: String, expected: String, actual: String)
     /// An OpenEXR (OpenEXRCore) call returned an error code; `message` is the library's own text.
     case openEXR(path: String, operation: String, code: Int32, message: String)
+    /// OpenEXR's C++ library (Imf, the DWAA / DWAB writer) threw; `message` is its exception's text.
+    case openEXRException(path: String, compression: String, message: String)
 
     public var description: String {
         switch self {
@@ -49,6 +51,8 @@ public enum VideoIOError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(path) is \(actual) but the sequence's first frame is \(expected): every frame of a folder must have one size"
         case .openEXR(let path, let operation, let code, let message):
             "cannot write \(path): OpenEXR's \(operation) failed: \(message) (OpenEXR error \(code))"
+        case .openEXRException(let path, let compression, let message):
+            "cannot write \(path): OpenEXR's C++ library failed writing \(compression): \(message)"
         }
     }
 }

@@ -12,9 +12,13 @@ public enum EXRReference {
 
     public struct Header: Sendable {
         public var channels: [Channel]
-        /// exrheader's compression line, e.g. "zip, multi-scanline blocks", "piz", "dwa, medium scanline blocks".
+        /// exrheader's compression line, e.g. "zip, multi-scanline blocks", "piz", "dwa, small scanline blocks" (DWAA).
         public var compression: String
         public var dataWindow: String
+        /// "2, flags 0x0": the file format version and its flags (0x400: long names).
+        public var version: String
+        /// Every attribute exrheader printed on one line, by name: "dataWindow" -> "(type box2i): (0 0) - (28 18)".
+        public var attributes: [String: String]
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -39,7 +43,7 @@ public enum EXRReference {
     /// `exrheader FILE`: channel names and types, compression, data window.
     public static func header(_ url: URL) throws -> Header {
         let lines = try run("exrheader", [url.path]).split(separator: "\n").map(String.init)
-        var header = Header(channels: [], compression: "", dataWindow: "")
+        var header = Header(channels: [], compression: "", dataWindow: "", version: "", attributes: [:])
         var inChannels = false
         for line in lines {
             if line.hasPrefix("channels (type chlist)") { inChannels = true; continue }
@@ -50,6 +54,11 @@ public enum EXRReference {
                 continue
             }
             inChannels = false
+            if line.hasPrefix("file format version: ") { header.version = String(line.dropFirst("file format version: ".count)) }
+            // "lineOrder (type lineOrder): increasing y"
+            if let space = line.firstIndex(of: " "), line[space...].hasPrefix(" (type "), line.contains("): ") {
+                header.attributes[String(line[..<space])] = String(line[line.index(after: space)...])
+            }
             if line.hasPrefix("compression (type compression): ") {
                 header.compression = String(line.dropFirst("compression (type compression): ".count))
             }

@@ -58,22 +58,12 @@ struct SoftMatteWriterTests {
           arguments: EXRCompression.allCases)
     func exrLayers(compression: EXRCompression) throws {
         let dir = try TemporaryDirectory()
-        let (w, h) = (29, 19)  // more rows than one ZIP (16) or PIZ / DWAA (32) block holds, for ZIP
+        let (w, h) = (29, 19)  // more rows than one ZIP block (16) holds; PIZ and DWAA hold 32, DWAB 256
         let car = Self.alphas(width: w, height: h, seed: 1), obj2 = Self.alphas(width: w, height: h, seed: 2)
         let pngs = [Gray16Image(width: w, height: h, alpha: car), Gray16Image(width: w, height: h, alpha: obj2)]
         let union = zip(car, obj2).map { max($0, $1) }
         let red = (0..<(w * h)).map { Float($0 % w) / Float(w) * union[$0] }
         let url = dir.file("shot.1001.exr")
-        if compression == .dwaa, (try? EXRWriter.checkSupported(.dwaa)) == nil {
-            // OpenEXRCore 3.1 (Debian bookworm) has no DWA encoder: the write must fail with the
-            // library's error and leave nothing behind, which is what `track` checks up front.
-            let error = #expect(throws: VideoIOError.self) {
-                try EXRWriter.write([EXRChannel(name: "car.A", values: car)], width: w, height: h, compression: .dwaa, to: url)
-            }
-            #expect(error.map { "\($0)".contains("DWA") } == true, "\(String(describing: error))")
-            #expect(try dir.contents().isEmpty)
-            return
-        }
         try EXRWriter.write([EXRChannel(name: "car.A", values: car), EXRChannel(name: "obj2.A", values: obj2),
                              EXRChannel(name: "R", values: red), EXRChannel(name: "A", values: union)],
                             width: w, height: h, compression: compression, to: url)
@@ -82,8 +72,7 @@ struct SoftMatteWriterTests {
         let header = try EXRReference.header(url)
         #expect(header.channels.map(\.name).sorted() == ["A", "R", "car.A", "obj2.A"])
         #expect(header.channels.allSatisfy { $0.type == "16-bit floating-point" }, "\(header.channels)")
-        let expectedCompression = ["none": "none", "zip": "zip", "piz": "piz", "dwaa": "dwa"][compression.rawValue]!
-        #expect(header.compression.hasPrefix(expectedCompression), "\(header.compression)")
+        #expect(header.compression.hasPrefix(Self.exrheaderName[compression]!), "\(header.compression)")
         #expect(header.dataWindow == "(0 0) - (\(w - 1) \(h - 1))")
 
         let pixels = try EXRReference.pixels(url)
@@ -95,10 +84,60 @@ struct SoftMatteWriterTests {
         }
         let a = try #require(pixels["A"])
         #expect(a.indices.allSatisfy { abs(a[$0] - union[$0]) <= max(union[$0] * 0x1p-11, 0x1p-25) }, "A is lossless half")
-        // DWAA is lossy on colour only; the others are lossless.
+        // DWA is lossy on colour only; the others are lossless.
         let r = try #require(pixels["R"])
-        let tolerance: Float = compression == .dwaa ? 0.05 : 0
+        let tolerance: Float = [.dwaa, .dwab].contains(compression) ? 0.05 : 0
         #expect(r.indices.allSatisfy { abs(r[$0] - red[$0]) <= max(abs(red[$0]) * 0x1p-11, 0x1p-25) + tolerance })
+    }
+
+    /// exrheader's name for each compression (DWAA and DWAB differ only in lines per block).
+    static let exrheaderName: [EXRCompression: String] = [
+        .none: "none", .zip: "zip, multi-scanline blocks", .piz: "piz",
+        .dwaa: "dwa, small scanline blocks", .dwab: "dwa, medium scanline blocks",
+    ]
+
+    @Test("a DWA file (OpenEXR's C++ writer) has a ZIP file's header (OpenEXRCore's) apart from the compression",
+          arguments: [EXRCompression.dwaa, .dwab])
+    func dwaHeaderMatchesZip(compression: EXRCompression) throws {
+        let dir = try TemporaryDirectory()
+        let (w, h) = (7, 40)
+        let channels = ["A", "B", "G", "R", "car.A", "obj2.A"].enumerated().map { k, name in
+            EXRChannel(name: name, values: Self.alphas(width: w, height: h, seed: UInt64(k)))
+        }
+        try EXRWriter.write(channels, width: w, height: h, compression: .zip, to: dir.file("zip.exr"))
+        try EXRWriter.write(channels, width: w, height: h, compression: compression, to: dir.file("dwa.exr"))
+        let zip = try EXRReference.header(dir.file("zip.exr")), dwa = try EXRReference.header(dir.file("dwa.exr"))
+        #expect(dwa.compression == Self.exrheaderName[compression]!)
+        #expect(dwa.channels == zip.channels && dwa.version == zip.version)
+        var expected = zip.attributes
+        expected["compression"] = dwa.attributes["compression"]
+        #expect(dwa.attributes == expected)
+        #expect(Set(dwa.attributes.keys).isSuperset(of: ["dataWindow", "displayWindow", "lineOrder", "pixelAspectRatio"]))
+    }
+
+    @Test("a DWA write that OpenEXR's C++ writer refuses is an error naming the file and leaves nothing behind; NULs in names are refused")
+    func dwaErrors() throws {
+        let dir = try TemporaryDirectory()
+        let one = [Float](repeating: 1, count: 4)
+        // Imf would cut the name to 255 bytes without a word; OpenEXRCore refuses it, and so does the C++ writer.
+        let long = String(repeating: "x", count: 300) + ".A"
+        let url = dir.file("long.exr")
+        let error = #expect(throws: VideoIOError.self) {
+            try EXRWriter.write([EXRChannel(name: long, values: one)], width: 2, height: 2, compression: .dwaa, to: url)
+        }
+        if case .openEXRException(let path, let compression, let message) = error {
+            #expect(path == url.path && compression == "dwaa" && message.contains("longer than 255"), "\(message)")
+        } else {
+            Issue.record("expected an OpenEXR C++ writer error, got \(String(describing: error))")
+        }
+        #expect(error.map { "\($0)".contains(url.path) } == true)
+        // Both writers take C strings: "car\0.A" and "car\0.B" would both become "car".
+        let nul = dir.file("nul.exr")
+        #expect(throws: VideoIOError.invalidImage(path: nul.path, reason: "channel name 'car\0.A' is empty, holds a NUL or is given twice")) {
+            try EXRWriter.write([EXRChannel(name: "car\0.A", values: one), EXRChannel(name: "car\0.B", values: one)],
+                                width: 2, height: 2, compression: .dwaa, to: nul)
+        }
+        #expect(try dir.contents().isEmpty, "no file or temporary file is left by a failed write")
     }
 
     @Test("EXR failures are errors naming the file: a missing folder, a repeated channel, a name OpenEXR refuses")

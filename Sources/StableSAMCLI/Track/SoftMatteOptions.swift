@@ -28,8 +28,8 @@ struct SoftMatteOptions: ParsableArguments {
     @Flag(help: "With --soft: also write exr/<name>.<number>.exr per frame (number = --start-number + frame, 4+ digits): half float, one layer per object, <name>.A (the object's name, else obj<id>).")
     var exr = false
 
-    @Option(help: ArgumentHelp("With --exr: compression, zip (default), piz, dwaa or none; alpha stays lossless with all of them. dwaa needs an OpenEXR whose C library writes DWA (3.1 does not; refused up front).",
-                               valueName: "zip|piz|dwaa|none"))
+    @Option(help: ArgumentHelp("With --exr: compression, zip (default), piz, dwaa, dwab or none; alpha stays lossless with all of them, dwaa and dwab are lossy on R, G, B only.",
+                               valueName: "zip|piz|dwaa|dwab|none"))
     var exrCompression: EXRCompression?
 
     @Flag(name: [.customLong("exr-colour"), .customLong("exr-color")],

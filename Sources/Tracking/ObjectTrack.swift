@@ -195,10 +195,6 @@ struct ObjectTrack<Hint> {
         if Double(area) > settings.maxAreaFraction * Double(frameArea) { return "whole frame" }
         if !(score >= (redetecting ? max(settings.minScore, settings.redetectScore) : settings.minScore)) { return "low score" }
         if candidate.scores.fillsPrompt { return "fills prompt" }
-        if !redetecting, settings.minBoxAgreement > 0, let agreement = candidate.scores.kfBoxIoU,
-           agreement < settings.minBoxAgreement {
-            return "jumped"
-        }
         if let shared = candidate.scores.shared, shared > settings.maxShared { return "taken by another object" }
         if let last = snapshot.lastArea, Double(area) > settings.maxGrowth * max(Double(last), snapshot.fullArea ?? 0) {
             return "grew too fast"

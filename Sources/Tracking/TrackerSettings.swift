@@ -81,11 +81,6 @@ public struct TrackerSettings: Sendable, Hashable {
     /// `kalman.sizeVelocity` 0.03) was the best setting on the validation clips (J&F 0.533 against
     /// 0.487 at 0.05): tighter clamps lose objects that really change size (morph, approach).
     public var maxSizeChange = 0.15
-    /// IoU with the predicted box below which a tracked object's answer is rejected as having
-    /// jumped to something else (a neighbour, or background once the object is gone); 0 turns the
-    /// check off (the default while it is measured: on the validation clips a model with the plugin
-    /// kept answers of box IoU 0.04 with confident scores where the object had left).
-    public var minBoxAgreement = 0.0
     /// Estimate global camera motion and move the prediction (and the warped mask) with it.
     public var estimateCameraMotion = true
 
@@ -114,7 +109,7 @@ extension TrackerSettings: Codable {
         case occludedFrames, velocitySmoothing
         case boxAgreementWeight, maskAgreementWeight, appearanceWeight, predictedIoUWeight = "predictedIouWeight"
         case fillPenalty, sharedPenalty, maxShared, fillSides, fillTolerance, maxFillRatio
-        case kalman, velocityDamping, maxSizeChange, estimateCameraMotion, minBoxAgreement
+        case kalman, velocityDamping, maxSizeChange, estimateCameraMotion
         case minAppearance, redetectAppearance, redetectScore, templateUpdate, recentTemplateShare
     }
 
@@ -150,7 +145,6 @@ extension TrackerSettings: Codable {
         try read(.velocityDamping, &velocityDamping)
         try read(.maxSizeChange, &maxSizeChange)
         try read(.estimateCameraMotion, &estimateCameraMotion)
-        try read(.minBoxAgreement, &minBoxAgreement)
         try read(.minAppearance, &minAppearance)
         try read(.redetectAppearance, &redetectAppearance)
         try read(.redetectScore, &redetectScore)
@@ -185,7 +179,6 @@ extension TrackerSettings: Codable {
         try c.encode(velocityDamping, forKey: .velocityDamping)
         try c.encode(maxSizeChange, forKey: .maxSizeChange)
         try c.encode(estimateCameraMotion, forKey: .estimateCameraMotion)
-        try c.encode(minBoxAgreement, forKey: .minBoxAgreement)
         try c.encode(minAppearance, forKey: .minAppearance)
         try c.encode(redetectAppearance, forKey: .redetectAppearance)
         try c.encode(redetectScore, forKey: .redetectScore)

@@ -67,30 +67,6 @@ struct GrowthAndChoiceTests {
         #expect(r.state == .occluded && !r.mask.contains(true))
     }
 
-    @Test("with minBoxAgreement set, an answer away from the predicted box is rejected as jumped; off by default", arguments: [0.0, 0.1])
-    func jumpedAnswer(minBoxAgreement: Double) throws {
-        let scene = driftingScene(frames: 4)
-        let model = ColorSegmenter()
-        var settings = TrackerSettings()
-        settings.margin = 1  // a wide prompt, so the answer below lies inside it without filling it
-        settings.minBoxAgreement = minBoxAgreement
-        let tracker = Tracker(model: model, objects: [start], width: scene.width, height: scene.height, settings: settings)
-        _ = try tracker.step(scene.frame(0))
-        _ = try tracker.step(scene.frame(1))
-        // Frame 2: a square of the object's size in the prompt's bottom-right corner, off the prediction.
-        var away = [Bool](repeating: false, count: scene.width * scene.height)
-        for y in 33..<45 { for x in 27..<39 { away[y * scene.width + x] = true } }
-        model.forcedMask = away
-        let r = try tracker.step(scene.frame(2))[0]
-        let agreement = try #require(r.choice?.kfBoxIoU)
-        #expect(agreement < 0.1, "the test needs an answer off the predicted box (IoU \(agreement))")
-        if minBoxAgreement > 0 {
-            #expect(r.rejection == "jumped" && r.state == .occluded)
-        } else {
-            #expect(r.state == .tracked, "\(r.rejection ?? "")")
-        }
-    }
-
     @Test("with minArea 0 an empty mask is never tracked (and does not crash)")
     func emptyMaskWithZeroMinArea() throws {
         let scene = Scene(squares: [(200, (0..<4).map { $0 == 2 ? nil : (x: 4 + 6 * $0, y: 20, side: 12) })])

@@ -97,7 +97,7 @@ struct KeyframeRun<Model: Segmenting> {
             last = t
             result.outcome.framesSeen = t + 1
             if let top = spoolTop, t <= top { try spool.append(frame) }
-            let pixels = RGBImage(width: width, height: height, pixels: frame.image.pixels)
+            let pixels = frame.image
             let t0 = clock(), before = sweep.computed
             let results = try sweep.process(t, pixels: { pixels }, previous: {
                 guard let previous else { throw OutputFolderError(path: store.root.path, reason: "frame \(t - 1) was not kept") }

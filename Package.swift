@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 // Numeric targets are always optimised: a debug build of the kernels is 50x slower and would
@@ -14,6 +14,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `stablesam serve`'s HTTP server. Default traits off: no swift-configuration, and no full
+        // Foundation beyond what the project already links.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
+        // Already in Hummingbird's graph; named for the server's logger and its channel (bound port, closing).
+        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         .systemLibrary(
@@ -50,13 +56,25 @@ let package = Package(
         .target(name: "Tracking", dependencies: ["Metrics", "Imaging"], swiftSettings: optimised),
         // One tracking run (source + objects + settings -> output folder) for the CLI and a later
         // server: no stderr, signals or argument parser; events by callback, stop by flag.
-        .target(name: "VideoTracking", dependencies: ["SegmentAnything", "Tensor", "VideoIO", "Tracking", "Metrics", "PluginTraining", "Imaging"],
+        .target(name: "VideoTracking", dependencies: ["SegmentAnything", "Tensor", "VideoIO", "Tracking", "Metrics", "PluginTraining", "Imaging", "DefaultModel"],
                 swiftSettings: optimised),
+        // `stablesam serve`: routes, the access check, the one-at-a-time propagation queue and the
+        // page (package resources); state lives in the run folder. swift-metrics' module is
+        // renamed: the project has its own `Metrics`.
+        .target(
+            name: "Serving",
+            dependencies: [
+                "VideoTracking", "VideoIO", "Tracking", "Imaging", "SegmentAnything",
+                .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            resources: [.copy("Page")]),
         .executableTarget(
             name: "StableSAMCLI",
             dependencies: [
                 "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Tracking", "CMalloc", "DefaultModel", "PluginTraining",
-                "VideoTracking", "Imaging",
+                "VideoTracking", "Imaging", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimised),
@@ -74,6 +92,7 @@ let package = Package(
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Metrics", "Imaging"]),
         .testTarget(name: "VideoTrackingTests",
                     dependencies: ["VideoTracking", "Tracking", "VideoIO", "SegmentAnything", "DefaultModel", "Metrics", "Imaging"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "VideoTracking", "DefaultModel", "VideoIO", "Imaging", "Tracking"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics", "NN", "Tensor", "Tracking", "Imaging"]),
     ]
 )

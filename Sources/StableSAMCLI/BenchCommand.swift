@@ -5,6 +5,7 @@ import NN
 import SegmentAnything
 import Synchronization
 import Tensor
+import VideoTracking
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import DefaultModel
 import Foundation
 import SegmentAnything
+import VideoTracking
 
 extension Route: ExpressibleByArgument {}
 
@@ -18,16 +19,7 @@ struct PluginOptions: ParsableArguments {
     func pluginPath(model: String) throws -> String? { try Self.resolve(plugin, model: model) }
 
     /// `none` -> nil; `default` -> the bundled plugin with the bundled model, nil with any other; else a path.
-    static func resolve(_ plugin: String, model: String) throws -> String? {
-        switch plugin {
-        case "none": return nil
-        case "default":
-            guard model == ModelLoader.defaultSpec else { return nil }
-            guard let url = DefaultModel.pluginURL else { throw ModelSpecError.defaultMissing(DefaultModel.pluginFile) }
-            return url.path
-        default: return plugin
-        }
-    }
+    static func resolve(_ plugin: String, model: String) throws -> String? { try ModelLoader.pluginPath(plugin, model: model) }
 
     func validate() throws {
         if plugin == "none" && route == .deformable {

@@ -5,6 +5,7 @@ import Imaging
 import Metrics
 import SegmentAnything
 import Tensor
+import VideoTracking
 import VideoIO
 
 /// A promptable segmenter as the robustness sweep sees it: plain SAM, or SAM with the Stable-SAM

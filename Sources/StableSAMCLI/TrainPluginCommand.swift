@@ -3,6 +3,7 @@ import Foundation
 import PluginTraining
 import SegmentAnything
 import Tensor
+import VideoTracking
 
 extension StableSAMOptions.RouteToken: ExpressibleByArgument {}
 extension StableSAMOptions.KeyPositionalEncoding: ExpressibleByArgument {}

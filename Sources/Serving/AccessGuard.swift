@@ -27,37 +27,47 @@ struct AccessGuard: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // HTTP/1's Host header arrives as the authority (HTTP/2's :authority the same way).
         guard let authority = request.head.authority, hosts.contains(authority.lowercased()) else {
-            return ServeResponse.refusal(.forbidden, "foreign or missing Host header: open the URL the server printed")
+            return Self.refuse(.forbidden, "foreign or missing Host header: open the URL the server printed", context: context)
         }
         if let origin = request.headers[.origin] {
             guard origin != "null", let url = URL(string: origin), url.scheme == "http", let h = url.host, let port = url.port,
                   hosts.contains("\(h.contains(":") ? "[\(h)]" : h):\(port)".lowercased()) else {
-                return ServeResponse.refusal(.forbidden, "request from another site (Origin \(origin)) refused")
+                return Self.refuse(.forbidden, "request from another site (Origin \(origin)) refused", context: context)
             }
         }
         let given = request.headers[Self.tokenHeader] ?? request.uri.queryParameters["token"].map(String.init)
         guard let given, AccessToken.matches(given, token) else {
-            return ServeResponse.refusal(.forbidden, "missing or wrong access token: open the URL the server printed (it carries ?token=...)")
+            return Self.refuse(.forbidden, "missing or wrong access token: open the URL the server printed (it carries ?token=...)", context: context)
+        }
+        // The page always sends a Content-Length; a body of unknown length could only be read
+        // (or drained) to find its end.
+        if request.headers[.transferEncoding] != nil {
+            return Self.refuse(.lengthRequired, "a body of unknown length (Transfer-Encoding) is refused: send a Content-Length", context: context)
         }
         if let length = request.headers[.contentLength] {
-            guard let n = Int(length), n >= 0 else { return ServeResponse.refusal(.badRequest, "Content-Length \(length) is not a size") }
-            if n > Self.maxBody { return Self.refuseBody(n, context: context) }
+            guard let n = Int(length), n >= 0 else { return Self.refuse(.badRequest, "Content-Length \(length) is not a size", context: context) }
+            if n > Self.maxBody { return Self.refuse(.contentTooLarge, Self.tooLarge(n), context: context) }
         }
         do {
             return try await next(request, context)
         } catch is BodyTooLarge {
-            return Self.refuseBody(nil, context: context)
+            return Self.refuse(.contentTooLarge, Self.tooLarge(nil), context: context)
         }
     }
 
-    /// 413, then the connection is closed once the answer is written: the rest of the body is
-    /// never read (Hummingbird would otherwise drain it to reach the next request).
-    static func refuseBody(_ size: Int?, context: Context) -> Response {
-        let text = "request body " + (size.map { "of \($0) bytes " } ?? "") + "is over the \(maxBody) bytes this server takes\n"
+    static func tooLarge(_ size: Int?) -> String {
+        "request body " + (size.map { "of \($0) bytes " } ?? "") + "is over the \(maxBody) bytes this server takes"
+    }
+
+    /// `{"error": message}` with `status`, then the connection is closed once the answer is
+    /// written: a refused request's body is never read (Hummingbird would otherwise drain it to
+    /// reach the next request, so a 100 MB body would be read in full, token or not).
+    static func refuse(_ status: HTTPResponse.Status, _ message: String, context: Context) -> Response {
+        let text = String(decoding: (try? JSONSerialization.data(withJSONObject: ["error": message])) ?? Data(), as: UTF8.self) + "\n"
         let channel = context.channel
         let buffer = ByteBuffer(string: text)
-        return Response(status: .contentTooLarge,
-                        headers: [.contentType: "text/plain; charset=utf-8", .connection: "close", .contentLength: String(buffer.readableBytes)],
+        return Response(status: status,
+                        headers: [.contentType: "application/json", .connection: "close", .contentLength: String(buffer.readableBytes)],
                         body: ResponseBody(contentLength: buffer.readableBytes) { writer in
                             try await writer.write(buffer)
                             try await writer.finish(nil)

@@ -63,7 +63,9 @@ struct KeyframeRun<Model: Segmenting> {
         guard try forwardPass(forward, spoolTop: spoolTop, spool: spool, result: &result, events: events, clock: clock) else {
             return finishInterrupted(result, started: started, clock: clock, events: events)
         }
-        if spoolTop != nil {
+        // Also when every backward frame is stored (an update that changes nothing): the pass
+        // then only reads the stored answers, which the merge needs (skipping it lost them).
+        if top >= 0 {
             guard try backwardPass(backward, top: top, spool: spool, result: &result, events: events, clock: clock) else {
                 return finishInterrupted(result, started: started, clock: clock, events: events)
             }

@@ -162,9 +162,13 @@ struct KeyframeTests {
         // starts (forward 6-9, backward 4-1); the old propagations from 0 and 10 already cover the rest.
         #expect(tracked(f) == 17)
         #expect(tracked(u) == 8, "update tracked \(tracked(u)) frames")
-        // The same plan again: nothing to track.
+        // The same plan again: nothing to track, and still the full run's files (the backward
+        // sweep's stored answers are used, not skipped with the pass).
         try run(s.video, plan([0, 5, 10]), out: updated, update: true)
         #expect(tracked(try summaryKeyframes(updated)) == 0)
+        #expect(try files(updated) == files(full), "an update that changes nothing rewrote the folder differently")
+        try run(s.video, plan([0, 5, 10]), out: updated, update: true)
+        #expect(try files(updated) == files(full), "a second unchanged update lost stored answers")
     }
 
     /// Two objects, one square each: the first keyframed on `first`, the second on frame 0.

@@ -13,4 +13,7 @@ swift test --skip-build "$@"
 if [[ $# -eq 0 ]]; then
     STABLESAM_GEMM=openblas swift test --skip-build \
         --filter "GemmTests|KernelTests|SamParityTests|TinyViTTests|RelativePositionTests|StableSAMPluginTests"
+    # The browser UI in a real (headless) browser, after the Swift suite: installs chromium,
+    # chromium-driver and Selenium when missing, skips with a message where it cannot.
+    bash Scripts/browser-test.sh
 fi

@@ -7,9 +7,9 @@ import NIOCore
 /// overlays are named by a number parsed here, assets by a fixed table.
 enum Routes {
     static func add(to router: Router<ServeContext>, session: ServeSession) {
-        router.get("/") { _, _ in try PageAssets.response("index.html") }
-        router.get("/app.js") { _, _ in try PageAssets.response("app.js") }
-        router.get("/style.css") { _, _ in try PageAssets.response("style.css") }
+        router.get("/") { _, _ in try PageAssets.response("index.html", token: session.settings.token) }
+        router.get("/app.js") { _, _ in try PageAssets.response("app.js", token: session.settings.token) }
+        router.get("/style.css") { _, _ in try PageAssets.response("style.css", token: session.settings.token) }
 
         router.get("/api/info") { _, _ in
             let info = session.frames.info

@@ -339,7 +339,9 @@ document.addEventListener("keydown", (ev) => {
 
 function setRunning(kind) {
   app.running = kind;
-  $("status").dataset.state = kind ? "running" : "idle";
+  // "done" / "failed" stay until the next run: only a running state falls back to idle.
+  if (kind) $("status").dataset.state = "running";
+  else if ($("status").dataset.state === "running") $("status").dataset.state = "idle";
   if (kind) $("status").textContent = `${kind} running`;
   for (const id of ["propagate", "export"]) $(id).disabled = !!kind;
   $("stop").disabled = !kind;

@@ -33,9 +33,14 @@ struct LoopbackClient: Sendable {
         }
     }
 
+    /// A GET whose answer is a stream (server-sent events): read until `until` appears in it or `seconds` pass.
+    func stream(_ target: String, headers: [String: String], until: String, seconds: Double) async throws -> LoopbackResponse {
+        try await Self.onThread { try sendBlocking("GET", target, headers: headers, until: until, seconds: seconds) }
+    }
+
     /// Sends `head` lines (the request line first; a Host line is added unless one is given) and `body`.
     func sendBlocking(_ method: String, _ target: String, headers: [String: String] = [:], body: Data = Data(),
-              host: String? = nil) throws -> LoopbackResponse {
+                      host: String? = nil, until: String? = nil, seconds: Double = 15) throws -> LoopbackResponse {
         var lines = ["\(method) \(target) HTTP/1.1"]
         if headers.keys.contains(where: { $0.lowercased() == "host" }) == false { lines.append("Host: \(host ?? "127.0.0.1:\(port)")") }
         for (k, v) in headers.sorted(by: { $0.key < $1.key }) { lines.append("\(k): \(v)") }
@@ -46,7 +51,7 @@ struct LoopbackClient: Sendable {
         let fd = try connect()
         defer { close(fd) }
         try write(fd, Data((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8) + body)
-        return try readResponse(fd)
+        return try readResponse(fd, until: until, seconds: seconds)
     }
 
     /// Sends a request head announcing `length` bytes, then body bytes in 64 KB chunks until
@@ -79,7 +84,7 @@ struct LoopbackClient: Sendable {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        var timeout = timeval(tv_sec: 15, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let r = withUnsafePointer(to: &addr) {
@@ -106,12 +111,15 @@ struct LoopbackClient: Sendable {
         return poll(&p, 1, 0) > 0
     }
 
-    private func readResponse(_ fd: Int32) throws -> LoopbackResponse {
+    private func readResponse(_ fd: Int32, until: String? = nil, seconds: Double = 15) throws -> LoopbackResponse {
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 65536)
         var headEnd: Range<Data.Index>?
         var expected: Int?
-        while true {
+        // A whole-response deadline: a stream that keeps sending (server-sent events) must not
+        // hold a test forever; what arrived by then is the answer.
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
             let n = recv(fd, &buffer, buffer.count, 0)
             if n <= 0 { break }
             data.append(buffer, count: n)
@@ -123,6 +131,7 @@ struct LoopbackClient: Sendable {
                 }
             }
             if let r = headEnd, let expected, data.count - r.upperBound >= expected { break }
+            if let until, data.range(of: Data(until.utf8)) != nil { break }
         }
         guard let r = headEnd else { throw Failure.malformed(String(decoding: data.prefix(200), as: UTF8.self)) }
         let head = String(decoding: data[..<r.lowerBound], as: UTF8.self).split(separator: "\r\n")

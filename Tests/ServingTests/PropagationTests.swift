@@ -44,19 +44,33 @@ struct PropagationTests {
         defer { f.removeAll() }
         #expect(try await post(f, "/api/propagate", "{}").status == 400, "no keyframes yet")
         #expect(try await post(f, "/api/keyframes", #"{"id": 1, "name": "square", "frame": 0, "box": [18, 22, 38, 42]}"#).status == 200)
+        // The progress stream, from before the start to the end of the run.
+        async let events = f.client.stream("/api/progress?token=\(ServerFixture.token)", headers: [:], until: "event: done", seconds: 120)
+        try await Task.sleep(for: .milliseconds(300))
         #expect(try await post(f, "/api/propagate", "{}").status == 202)
         let second = try await post(f, "/api/propagate", "{}")
         #expect(second.status == 409 && second.text.contains("running"), "\(second.status) \(second.text)")
         #expect(try await post(f, "/api/export", "{}").status == 409)
         // Frame requests while the model works: each answered within a second.
         var servedWhileRunning = 0
+        var liveOverlay = false
         while try await running(f) {
+            // Masks land while the run goes: frame 0's overlay exists before the run has written any palette file.
+            if !liveOverlay, try await f.client.send("GET", "/api/overlay/0", headers: f.auth).status == 200, try await running(f) {
+                liveOverlay = !FileManager.default.fileExists(atPath: f.output.appendingPathComponent("palette/000000.png").path)
+            }
             let started = Date()
             let r = try await f.client.send("GET", "/api/frames/\(servedWhileRunning % 24)", headers: f.auth)
             #expect(r.status == 200 && Date().timeIntervalSince(started) < 1, "\(Date().timeIntervalSince(started)) s")
             if try await running(f) { servedWhileRunning += 1 }
         }
         #expect(servedWhileRunning >= 3, "only \(servedWhileRunning) frame requests overlapped the run")
+        #expect(liveOverlay, "no overlay was served while the run went on")
+        let stream = try await events
+        #expect(stream.status == 200 && stream.headers["content-type"] == "text/event-stream")
+        for name in ["event: started", "event: frame", "\"pass\":\"backward\"", "event: done", "\"ok\":true"] {
+            #expect(stream.text.contains(name), "the progress stream lacks \(name): \(stream.text.prefix(400))")
+        }
         try await compare(f)
 
         // A correction on frame 12 and a second propagation: an update of the same folder.

@@ -72,7 +72,6 @@ struct KeyframeRun<Model: Segmenting> {
         result.stability = try writeOutputs(forward: forward, backward: backward)
         forward.files.prune(keeping: forward.used)
         backward.files.prune(keeping: backward.used)
-        store.pruneKeys(keep: fingerprints)
         result.outcome.timings.wallSeconds = clock() - started
         return result
     }
@@ -207,8 +206,8 @@ struct KeyframeRun<Model: Segmenting> {
                 return .init(.absent(id: o.id, name: o.name, state: .lost, why: "absent keyframe", width: width, height: height),
                              rank: .keyframe)
             }
-            let print = fingerprints[o.id]?[t] ?? ""
-            guard let key = store.readKey(id: o.id, frame: t, fingerprint: print) else {
+            // The forward sweep always reaches a keyframe (it starts there at the latest).
+            guard let key = forward[o.id]?.answer ?? backward[o.id]?.answer else {
                 throw OutputFolderError(path: store.root.path, reason: "keyframe \(t) of object \(o.id) has no stored answer; rerun with --update")
             }
             return .init(key, rank: .keyframe)

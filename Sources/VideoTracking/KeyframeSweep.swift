@@ -89,9 +89,14 @@ final class KeyframeSweep<Model: Segmenting> {
         }
         let tracker = try self.tracker ?? rebuilt(previous: previous)
         let frame = try pixels()
-        // Where the keyed objects were on the frame before, when this sweep followed them there.
-        let before = Dictionary(tracker.snapshot().filter { $0.state == .tracked && $0.missed == 0 }.map { ($0.spec.id, $0.lastBox) },
-                                uniquingKeysWith: { a, _ in a })
+        // Keyed objects that also had a keyframe on the frame before (in sweep order): their box
+        // there, so the restart keeps their motion (a person correcting a fast object frame by
+        // frame). Only a keyframe's box: one propagated from an earlier keyframe would make this
+        // restart, and every frame after it, depend on that propagation, and a correction must
+        // change only the frames up to its neighbouring keyframes.
+        let keyedBefore = Set(previousFrame.flatMap { p in keys[p]?.filter { !$0.keyframe.absent }.map(\.object.id) } ?? [])
+        let before = Dictionary(tracker.snapshot().filter { keyedBefore.contains($0.spec.id) && $0.state == .tracked && $0.missed == 0 }
+                                    .map { ($0.spec.id, $0.lastBox) }, uniquingKeysWith: { a, _ in a })
         for k in here { tracker.end(id: k.object.id) }
         var encoded = false
         var answers: [(ObjectFrame, recovered: Bool)] = []

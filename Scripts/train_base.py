@@ -549,6 +549,8 @@ def parse_args():
     ap.add_argument("--eval-limit", type=int, default=60, help="images per curve point (held-out and train)")
     ap.add_argument("--export", default=None, help="safetensors path (default <run>/sam_stablesam_base.safetensors)")
     ap.add_argument("--bench", type=int, default=0, help="time N steps on the data, report images/s, exit")
+    ap.add_argument("--export-only", action="store_true",
+                    help="export the resumed state's weight average (no data, no training, no evaluation) and exit")
     ap.add_argument("--config", default=None, help="JSON object overriding entries of CONFIG (new runs only)")
     return ap.parse_args()
 
@@ -580,6 +582,13 @@ def main() -> None:
         same = [x.get("total_steps") for x in (loaded if st is not None else []) if x["step"] == st["step"]]
         a.total_steps = (st or {}).get("total_steps") or next((t for t in same if t), None) or 120000
     a.lr_stride = CONFIG["patch_size"] // 4  # low-res logits are 4x the embedding grid
+    if a.export_only:   # e.g. to measure tracking with the committed state while a run goes on
+        assert st is not None, f"--export-only: no state to export (looked for {candidates or [a.state]})"
+        ema = build_sam(CONFIG)
+        ema.load_state_dict(st["ema"])
+        path = export(a, ema.eval(), st["step"], st["train_seconds"], st["history"], None)
+        log(a, f"exported {path} from {src} at step {st['step']}")
+        return
     gen_proc = ensure_data(a)
     pool, held = Pool(a), Scenes(a.eval_dir)
 

@@ -214,8 +214,19 @@ def bce_dice(logits, target):
     return bce + dice, bce, dice
 
 
+def iou_calibration(low, iou_pred, target):
+    """MSE between the decoder's predicted IoU and the IoU its mask really has (low-res, logits > 0),
+    as SAM's own training scores its IoU head. The head is frozen; the plugin changes the IoU token
+    it reads, and the tracker ranks and accepts answers by that score."""
+    pred = (low > 0).flatten(1).float()
+    t = target.flatten(1)
+    inter, union = (pred * t).sum(1), ((pred + t) > 0).float().sum(1)
+    actual = torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
+    return F.mse_loss(iou_pred.flatten(), actual.detach())
+
+
 def train(sam, data, out, base_model, seed=0, batch_size=4, lr=1e-3, options=None, log=None, max_steps=None,
-          clips=None, temporal_share=TEMPORAL_SHARE, temporal_loose=0.0):
+          clips=None, temporal_share=TEMPORAL_SHARE, temporal_loose=0.0, iou_weight=0.0):
     """Trains a plugin for `sam` (frozen) over one epoch of `data` (and, with `clips`, temporal prompts
     on clip samples at `temporal_share`; see the module doc); writes it to `out`. Returns (plugin, log
     records)."""
@@ -267,9 +278,13 @@ def train(sam, data, out, base_model, seed=0, batch_size=4, lr=1e-3, options=Non
                     coords = torch.as_tensor(transform.apply_coords(points, image.shape[:2]))[None]
                     pts = (coords, torch.ones(coords.shape[:2], dtype=torch.int))
                 sparse, dense = sam.prompt_encoder(points=pts, boxes=boxes, masks=None)
-            low, _ = sam.mask_decoder(image_embeddings=embedding, image_pe=image_pe, sparse_prompt_embeddings=sparse,
-                                      dense_prompt_embeddings=dense, multimask_output=False)
-            losses.append(bce_dice(low, low_res_target(obj, transform, img_size, low_size)))
+            low, iou_pred = sam.mask_decoder(image_embeddings=embedding, image_pe=image_pe, sparse_prompt_embeddings=sparse,
+                                             dense_prompt_embeddings=dense, multimask_output=False)
+            target = low_res_target(obj, transform, img_size, low_size)
+            total, bce, dice = bce_dice(low, target)
+            if iou_weight > 0:   # only when asked: without it the loss (and the plugin bytes) are as before
+                total = total + iou_weight * iou_calibration(low, iou_pred, target)
+            losses.append((total, bce, dice))
             routes.append(plugin.last["route"].detach()[0])
             kinds.append(kind)
         loss = torch.stack([l[0] for l in losses]).mean()
@@ -293,6 +308,8 @@ def train(sam, data, out, base_model, seed=0, batch_size=4, lr=1e-3, options=Non
                       noise_scale_max=NOISE_SCALE_MAX, point_weights=dict(zip(POINT_COUNTS, POINT_WEIGHTS)),
                       final_loss=records[-1]["loss"] if records else None,
                       torch=torch.__version__)
+    if iou_weight > 0:
+        provenance["iou_calibration_weight"] = iou_weight
     if clips is not None:   # absent without clips, so those files stay byte-identical to before
         provenance["temporal"] = dict(
             clips=str(Path(clips).name), clip_count=len(clip_table), clip_samples=len(clip_samples),
@@ -340,6 +357,8 @@ def main(argv=None):
                         help="share of the epoch's samples that are clip samples with temporal prompts (with --clips)")
     parser.add_argument("--temporal-loose", type=float, default=0.0,
                         help="share of temporal prompts padded by U(0.3, 0.8) of the side instead (grown boxes)")
+    parser.add_argument("--iou-weight", type=float, default=0.0,
+                        help="weight of an MSE term between the predicted IoU and the answer's real IoU (0: off)")
     parser.add_argument("--offset-scale", type=float, default=Options.offset_scale)
     parser.add_argument("--route-token", default=Options.route_token, choices=["mask0", "iou"])
     parser.add_argument("--key-pe", default=Options.key_pe, choices=["grid", "deformed"])
@@ -349,7 +368,7 @@ def main(argv=None):
     options = Options(offset_scale=args.offset_scale, route_token=args.route_token, key_pe=args.key_pe)
     train(sam, args.data, args.out, base_model=Path(args.checkpoint).name, seed=args.seed, batch_size=args.batch_size,
           lr=args.lr, options=options, log=args.log, max_steps=args.max_steps, clips=args.clips,
-          temporal_share=args.temporal_share, temporal_loose=args.temporal_loose)
+          temporal_share=args.temporal_share, temporal_loose=args.temporal_loose, iou_weight=args.iou_weight)
     print(f"wrote {args.out} ({json.dumps(asdict(options))})")
 
 

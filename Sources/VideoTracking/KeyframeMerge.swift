@@ -38,18 +38,31 @@ public enum KeyframeMerge: String, Sendable, Codable, CaseIterable {
     /// validation clips with two box corrections: J&F 0.708 against `nearer`'s 0.731 (comparing
     /// the tracker's combined candidate score instead: 0.706).
     case surer
+    /// One hand-over frame per gap between two keyframes: forward answers before it, backward
+    /// ones from it on, at the frame where the two propagations agree best (mask IoU; both absent
+    /// agree), nearest the middle among near-equal agreements; the middle (as `nearer`) when they
+    /// agree nowhere. Where both sweeps are right they agree, so the hand-over lands inside the
+    /// span both got right, and a correction does not replace frames the first pass had right
+    /// with a backward sweep that went wrong on its way there (`nearer` does).
+    case agreement
 
     public enum Side: Sendable { case forward, backward }
 
     /// `forward`/`backward`: the answers and the distance each was propagated; nil where no
-    /// propagation reaches. Which one the frame keeps; nil when neither reaches.
-    public func choose(forward: (ObjectFrame, distance: Int)?, backward: (ObjectFrame, distance: Int)?) -> Side? {
+    /// propagation reaches. `handover`: `agreement`'s hand-over frame of this gap, as a distance
+    /// from the gap's first keyframe (frames at or past it keep the backward answer). Which one the
+    /// frame keeps; nil when neither reaches.
+    public func choose(forward: (ObjectFrame, distance: Int)?, backward: (ObjectFrame, distance: Int)?,
+                       handover: Int? = nil) -> Side? {
         guard let f = forward else { return backward == nil ? nil : .backward }
         guard let b = backward else { return .forward }
         let nearer: Side = f.distance <= b.distance ? .forward : .backward
         switch self {
         case .nearer:
             return nearer
+        case .agreement:
+            guard let handover else { return nearer }
+            return f.distance < handover ? .forward : .backward
         case .surer:
             let (ft, bt) = (f.0.state == .tracked, b.0.state == .tracked)
             if ft != bt { return ft ? .forward : .backward }
@@ -57,5 +70,46 @@ public enum KeyframeMerge: String, Sendable, Codable, CaseIterable {
             guard ft, fc != bc else { return nearer }
             return fc > bc ? .forward : .backward
         }
+    }
+}
+
+/// `agreement`'s hand-over frames: fed both sweeps' answers frame by frame, one gap's agreement
+/// curve at a time per object, then asked per gap.
+struct KeyframeHandover {
+    /// Agreements within this much of a gap's best count as equal (IoU noise should not pull the
+    /// hand-over away from the middle).
+    static let tolerance = 0.05
+    /// Below this best agreement the two propagations share no frame both got right.
+    static let minimum = 0.5
+
+    private var curves: [GapKey: [(distance: Int, agreement: Double)]] = [:]
+
+    struct GapKey: Hashable { let object: Int, start: Int }
+
+    /// How much two answers agree: IoU of the masks; 1 when neither is tracked, 0 when one is.
+    static func agreement(_ a: ObjectFrame, _ b: ObjectFrame) -> Double {
+        let (at, bt) = (a.state == .tracked, b.state == .tracked)
+        if at != bt { return 0 }
+        if !at { return 1 }
+        var inter = 0, union = 0
+        for (x, y) in zip(a.mask, b.mask) where x || y {
+            union += 1
+            if x && y { inter += 1 }
+        }
+        return union == 0 ? 1 : Double(inter) / Double(union)
+    }
+
+    mutating func add(object: Int, gapStart: Int, frame: Int, forward: ObjectFrame, backward: ObjectFrame) {
+        curves[GapKey(object: object, start: gapStart), default: []]
+            .append((frame - gapStart, Self.agreement(forward, backward)))
+    }
+
+    /// The hand-over of the gap from keyframe `start` to keyframe `end`, as a distance from `start`.
+    func handover(object: Int, start: Int, end: Int) -> Int {
+        let middle = (end - start) / 2 + 1   // where `nearer` hands over
+        guard let curve = curves[GapKey(object: object, start: start)],
+              let best = curve.map(\.agreement).max(), best >= Self.minimum else { return middle }
+        let near = curve.filter { $0.agreement >= best - Self.tolerance }
+        return near.min { abs($0.distance - middle) < abs($1.distance - middle) }!.distance
     }
 }

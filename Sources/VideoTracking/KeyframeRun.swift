@@ -74,7 +74,6 @@ struct KeyframeRun<Model: Segmenting> {
         result.stability = try writeOutputs(forward: forward, backward: backward)
         forward.files.prune(keeping: forward.used)
         backward.files.prune(keeping: backward.used)
-        store.pruneKeys(keep: fingerprints)
         result.outcome.timings.wallSeconds = clock() - started
         return result
     }
@@ -155,13 +154,14 @@ struct KeyframeRun<Model: Segmenting> {
                                      matteVideo: matteVideo, softMatte: softMatte)
         var stats = plan.objects.map { ObjectStability(id: $0.id, name: $0.name) }
         var previous: [[Bool]?] = plan.objects.map { _ in nil }
+        let handover = merge == .agreement ? try handovers(forward: forward, backward: backward) : KeyframeHandover()
         let reader = try VideoReader(url: videoURL, folderFrameRate: folderFrameRate)
         var owner: [UInt8]?
         while let frame = try reader.next() {
             let t = frame.index
             let f = try forward.used[t].map { try forward.files.answers(frame: t, $0) } ?? [:]
             let b = try backward.used[t].map { try backward.files.answers(frame: t, $0) } ?? [:]
-            let (claims, next) = ExclusivePixels.resolve(try plan.objects.map { try answer(for: $0, at: t, forward: f, backward: b) },
+            let (claims, next) = ExclusivePixels.resolve(try plan.objects.map { try answer(for: $0, at: t, forward: f, backward: b, handover: handover) },
                                                          previousOwner: owner, width: width, height: height)
             owner = next
             var results: [ObjectFrame] = []
@@ -186,14 +186,30 @@ struct KeyframeRun<Model: Segmenting> {
 
     private typealias Swept = [Int: (answer: ObjectFrame, recovered: Bool)]
 
-    private func answer(for o: KeyframePlan.Object, at t: Int, forward: Swept, backward: Swept) throws -> ExclusivePixels.Claim {
+    /// `agreement`'s curves: both sweeps' stored answers, frame by frame (two frames in memory).
+    private func handovers(forward: KeyframeSweep<Model>, backward: KeyframeSweep<Model>) throws -> KeyframeHandover {
+        var handover = KeyframeHandover()
+        for t in forward.used.keys.sorted() {
+            guard let fe = forward.used[t], let be = backward.used[t] else { continue }
+            let (f, b) = (try forward.files.answers(frame: t, fe), try backward.files.answers(frame: t, be))
+            for o in plan.objects {
+                guard let start = o.keyframes.last(where: { $0.frame < t }), o.keyframes.contains(where: { $0.frame > t }),
+                      let fa = f[o.id]?.answer, let ba = b[o.id]?.answer else { continue }
+                handover.add(object: o.id, gapStart: start.frame, frame: t, forward: fa, backward: ba)
+            }
+        }
+        return handover
+    }
+
+    private func answer(for o: KeyframePlan.Object, at t: Int, forward: Swept, backward: Swept,
+                        handover: KeyframeHandover) throws -> ExclusivePixels.Claim {
         if let k = o.keyframes.first(where: { $0.frame == t }) {
             if k.absent {
                 return .init(.absent(id: o.id, name: o.name, state: .lost, why: "absent keyframe", width: width, height: height),
                              rank: .keyframe)
             }
-            let print = fingerprints[o.id]?[t] ?? ""
-            guard let key = store.readKey(id: o.id, frame: t, fingerprint: print) else {
+            // The forward sweep always reaches a keyframe (it starts there at the latest).
+            guard let key = forward[o.id]?.answer ?? backward[o.id]?.answer else {
                 throw OutputFolderError(path: store.root.path, reason: "keyframe \(t) of object \(o.id) has no stored answer; rerun with --update")
             }
             return .init(key, rank: .keyframe)
@@ -201,7 +217,10 @@ struct KeyframeRun<Model: Segmenting> {
         // How far each answer was propagated: from the object's keyframe before (after) this frame.
         let f = forward[o.id].flatMap { a in o.keyframes.last { $0.frame < t }.map { (a, distance: t - $0.frame) } }
         let b = backward[o.id].flatMap { a in o.keyframes.first { $0.frame > t }.map { (a, distance: $0.frame - t) } }
-        switch merge.choose(forward: f.map { ($0.0.answer, $0.distance) }, backward: b.map { ($0.0.answer, $0.distance) }) {
+        let gap = o.keyframes.last { $0.frame < t }.flatMap { s in o.keyframes.first { $0.frame > t }.map { (s.frame, $0.frame) } }
+        let switchAt = gap.map { handover.handover(object: o.id, start: $0.0, end: $0.1) }
+        switch merge.choose(forward: f.map { ($0.0.answer, $0.distance) }, backward: b.map { ($0.0.answer, $0.distance) },
+                            handover: switchAt) {
         case .forward?: return .init(f!.0.answer, rank: f!.0.recovered ? .recovered : .held)
         case .backward?: return .init(b!.0.answer, rank: b!.0.recovered ? .recovered : .held)
         case nil:

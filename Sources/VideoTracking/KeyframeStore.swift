@@ -6,16 +6,16 @@ import VideoIO
 /// recomputes only frames a changed keyframe reaches and an interrupted run continues.
 ///
 ///     .keyframes/run.json                              video, model, settings: another one empties the store
-///     .keyframes/key/<id>/NNNNNN.<print>.json          a keyframe's own answer (print: its fingerprint)
-///     .keyframes/forward/NNNNNN.<link>.<state>.json    one frame of the forward sweep (see `SweepFiles`)
+///     .keyframes/forward/NNNNNN.<link>.<state>.json    one frame of the forward sweep (see `SweepFiles`),
+///                                                      keyframe answers on it included
 ///     .keyframes/backward/...                          ... and of the backward sweep
 ///
 /// Soft runs keep each answer's alpha beside it as a 16-bit `.alpha.png` named after the same
-/// link or fingerprint, so a stop between two writes cannot pair an answer with another's alpha.
+/// link, so a stop between two writes cannot pair an answer with another's alpha.
 final class KeyframeStore {
     struct RunIdentity: Codable, Equatable {
         /// The store's layout; a store of another layout is emptied.
-        var format = 2
+        var format = 3
         var video: String
         var model: String
         var plugin: String?
@@ -25,12 +25,6 @@ final class KeyframeStore {
         var tracker: TrackerSettings
         /// Whether answers keep their soft alpha (`--soft`): a binary store cannot serve a soft run.
         var soft: Bool
-    }
-
-    /// A keyframe's answer, with the fingerprint of the keyframe it answers.
-    struct KeyRecord: Codable {
-        var fingerprint: String
-        var record: ObjectRecord
     }
 
     let root: URL
@@ -47,7 +41,7 @@ final class KeyframeStore {
     }
 
     private var runFile: URL { root.appendingPathComponent("run.json") }
-    private let parts = ["key", "forward", "backward"]
+    private let parts = ["forward", "backward"]
 
     /// Opens the store for a run made with `identity`: an earlier run's work is kept only when it
     /// was made the same way. Creates the folders.
@@ -70,53 +64,6 @@ final class KeyframeStore {
         try SweepFiles(folder: root.appendingPathComponent(forward ? "forward" : "backward"), store: self)
     }
 
-    // MARK: keyframe answers
-
-    private func keyFile(id: Int, frame: Int, fingerprint: String) -> URL {
-        root.appendingPathComponent("key").appendingPathComponent(String(id))
-            .appendingPathComponent("\(TrackLayout.number(frame)).\(fingerprint).json")
-    }
-
-    func writeKey(_ result: ObjectFrame, fingerprint: String, frame: Int, width: Int, height: Int) throws {
-        let url = keyFile(id: result.id, frame: frame, fingerprint: fingerprint)
-        do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        } catch {
-            throw OutputFolderError(path: url.deletingLastPathComponent().path, reason: error.localizedDescription)
-        }
-        try StoredAlpha.write(result, to: StoredAlpha.file(beside: url), width: width, height: height)
-        let record = KeyRecord(fingerprint: fingerprint, record: ObjectRecord(result, width: width, height: height))
-        try AtomicFile.write(try encoder.encode(record), to: url)
-    }
-
-    /// Whether a stored answer for this version of the keyframe exists.
-    func hasKey(id: Int, frame: Int, fingerprint: String) -> Bool {
-        FileManager.default.fileExists(atPath: keyFile(id: id, frame: frame, fingerprint: fingerprint).path)
-    }
-
-    /// The keyframe's stored answer when it answers this fingerprint.
-    func readKey(id: Int, frame: Int, fingerprint: String) -> ObjectFrame? {
-        let url = keyFile(id: id, frame: frame, fingerprint: fingerprint)
-        guard let data = try? Data(contentsOf: url),
-              let key = try? decoder.decode(KeyRecord.self, from: data), key.fingerprint == fingerprint else { return nil }
-        var answer = ObjectFrame(key.record)
-        answer.logits = StoredAlpha.readLogits(StoredAlpha.file(beside: url), mask: answer.mask)
-        return answer
-    }
-
-    /// Removes keyframe answers the plan no longer has (`keep`: id → frame → fingerprint).
-    func pruneKeys(keep: [Int: [Int: String]]) {
-        let fm = FileManager.default
-        let folder = root.appendingPathComponent("key")
-        for idName in (try? fm.contentsOfDirectory(atPath: folder.path)) ?? [] {
-            let sub = folder.appendingPathComponent(idName)
-            for name in (try? fm.contentsOfDirectory(atPath: sub.path)) ?? [] {
-                let bits = name.split(separator: ".")
-                guard let id = Int(idName), bits.count >= 2, let frame = Int(bits[0]) else { continue }
-                if keep[id]?[frame] != String(bits[1]) { try? fm.removeItem(at: sub.appendingPathComponent(name)) }
-            }
-        }
-    }
 }
 
 /// A soft answer's alpha as a 16-bit PNG, and back as logits.
@@ -161,6 +108,8 @@ final class SweepFiles {
     /// (a re-detection may have found a look-alike, so it yields contested pixels).
     struct Answer: Codable {
         var recovered: Bool
+        /// The answer to a keyframe on this frame, not a propagated one.
+        var keyframe: Bool
         var record: ObjectRecord
     }
 
@@ -205,15 +154,17 @@ final class SweepFiles {
 
     /// Stores a computed frame and removes whatever else was stored for it.
     func write(frame t: Int, link: String, stateHash: String, state: [ObjectSnapshot], answers: [(ObjectFrame, recovered: Bool)],
-               width: Int, height: Int) throws -> Entry {
+               keyAnswers: [ObjectFrame], width: Int, height: Int) throws -> Entry {
         let e = Entry(link: link, state: stateHash)
         var written = [url(t, e).lastPathComponent]
-        for (a, _) in answers where a.logits != nil && a.state == .tracked {
+        for a in answers.map(\.0) + keyAnswers where a.logits != nil && a.state == .tracked {
             let name = alphaName(t, link: link, id: a.id)
             try StoredAlpha.write(a, to: folder.appendingPathComponent(name), width: width, height: height)
             written.append(name)
         }
-        let frame = Frame(state: state, answers: answers.map { Answer(recovered: $1, record: ObjectRecord($0, width: width, height: height)) })
+        let record = { (a: ObjectFrame) in ObjectRecord(a, width: width, height: height) }
+        let frame = Frame(state: state, answers: answers.map { Answer(recovered: $1, keyframe: false, record: record($0)) }
+                                                 + keyAnswers.map { Answer(recovered: false, keyframe: true, record: record($0)) })
         try AtomicFile.write(try store.encoder.encode(frame), to: url(t, e))
         for old in files[t] ?? [] where !written.contains(old.name) {
             try? FileManager.default.removeItem(at: folder.appendingPathComponent(old.name))
@@ -227,7 +178,8 @@ final class SweepFiles {
         try read(t, e).state
     }
 
-    /// The stored answers by object id, soft alpha restored.
+    /// The stored answers by object id (a keyframe's own answer for an object keyed here), soft
+    /// alpha restored.
     func answers(frame t: Int, _ e: Entry) throws -> [Int: (answer: ObjectFrame, recovered: Bool)] {
         var out: [Int: (ObjectFrame, Bool)] = [:]
         for a in try read(t, e).answers {

@@ -89,6 +89,14 @@ final class KeyframeSweep<Model: Segmenting> {
         }
         let tracker = try self.tracker ?? rebuilt(previous: previous)
         let frame = try pixels()
+        // Keyed objects that also had a keyframe on the frame before (in sweep order): their box
+        // there, so the restart keeps their motion (a person correcting a fast object frame by
+        // frame). Only a keyframe's box: one propagated from an earlier keyframe would make this
+        // restart, and every frame after it, depend on that propagation, and a correction must
+        // change only the frames up to its neighbouring keyframes.
+        let keyedBefore = Set(previousFrame.flatMap { p in keys[p]?.filter { !$0.keyframe.absent }.map(\.object.id) } ?? [])
+        let before = Dictionary(tracker.snapshot().filter { keyedBefore.contains($0.spec.id) && $0.state == .tracked && $0.missed == 0 }
+                                    .map { ($0.spec.id, $0.lastBox) }, uniquingKeysWith: { a, _ in a })
         for k in here { tracker.end(id: k.object.id) }
         var encoded = false
         var answers: [(ObjectFrame, recovered: Bool)] = []
@@ -105,16 +113,14 @@ final class KeyframeSweep<Model: Segmenting> {
                 tracker.prime(frame)
                 encoded = true
             }
-            let answer = try keyframeAnswer(k)
-            let result = tracker.begin(keyframe: ObjectSpec(id: k.object.id, name: k.object.name, box: answer.box), answer: answer.answer)
-            if !store.hasKey(id: k.object.id, frame: t, fingerprint: k.fingerprint) {
-                try store.writeKey(result, fingerprint: k.fingerprint, frame: t, width: width, height: height)
-            }
-            keyAnswers.append(result)
+            let answer = try keyframeAnswer(k, others: answers.map(\.0) + keyAnswers)
+            keyAnswers.append(tracker.begin(keyframe: ObjectSpec(id: k.object.id, name: k.object.name, box: answer.box),
+                                            answer: answer.answer, previousBox: before[k.object.id]))
         }
         let state = tracker.snapshot()
         let hash = SweepState.hash(state, encoder: store.encoder)
-        used[t] = try files.write(frame: t, link: link, stateHash: hash, state: state, answers: answers, width: width, height: height)
+        used[t] = try files.write(frame: t, link: link, stateHash: hash, state: state, answers: answers, keyAnswers: keyAnswers,
+                                  width: width, height: height)
         stateHash = hash
         self.tracker = state.isEmpty ? nil : tracker
         return answers.map(\.0) + keyAnswers
@@ -131,16 +137,29 @@ final class KeyframeSweep<Model: Segmenting> {
     }
 
     /// The model's answer to the keyframe on the encoded frame (a mask keyframe: the mask with the
-    /// model's features), and the box the object starts from.
-    private func keyframeAnswer(_ k: Key) throws -> (answer: Segmentation<Model.MaskHint>, box: Box) {
+    /// model's features), and the box the object starts from. `others`: the other objects' answers
+    /// on this frame, which a box's answer must not swallow (`SwallowGuard`). It depends on
+    /// them (for a box keyframe), so it is stored with the sweep's frame (whose link covers the state they came from),
+    /// and the two sweeps may answer a keyframe differently; the frame shows the forward one.
+    private func keyframeAnswer(_ k: Key, others: [ObjectFrame]) throws -> (answer: Segmentation<Model.MaskHint>, box: Box) {
         let (o, kf) = (k.object, k.keyframe)
         let mask = try kf.maskPath.map { path in
             try KeyframeMask.read(path, width: width, height: height) {
                 KeyframeError(path: plan.source, object: o.id, frame: kf.frame, reason: $0)
             }
         }
-        let answer = try model.answer(KeyframePrompt(box: kf.box, points: kf.points, mask: mask), width: width, height: height)
+        let prompt = KeyframePrompt(box: kf.box, points: kf.points, mask: mask)
+        var answer = try model.answer(prompt, width: width, height: height)
             ?? Segmentation(mask: [Bool](repeating: false, count: width * height), score: 0)
+        if mask == nil, let box = kf.box {
+            let eaten = SwallowGuard.swallowed(by: answer.mask, others: others.filter { $0.id != o.id })
+            var again = prompt
+            again.points += eaten.compactMap { SwallowGuard.negativePoint(on: $0, outside: box, width: width) }
+            if again.points.count > prompt.points.count, let second = try model.answer(again, width: width, height: height),
+               SwallowGuard.taken(second.mask, of: eaten) < SwallowGuard.taken(answer.mask, of: eaten) {
+                answer = second
+            }
+        }
         let box = kf.box ?? Box.bounding(answer.mask, width: width, height: height)
             ?? Box.around(kf.points) ?? Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height))
         return (answer, box)

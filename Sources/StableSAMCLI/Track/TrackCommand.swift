@@ -36,7 +36,7 @@ struct Track: ParsableCommand {
     @Flag(help: "With --prompts: apply the keyframes to the run already in --out, recomputing only the frames changed keyframes reach.")
     var update = false
 
-    @Option(help: "With --prompts, how a frame between two keyframes picks between their propagations: nearer (from the nearer keyframe) or surer (the one the tracker accepted, and of two the one the model scored higher).")
+    @Option(help: "With --prompts, how a frame between two keyframes picks between their propagations: nearer (from the nearer keyframe), surer (the one the tracker accepted, and of two the one the model scored higher) or agreement (one hand-over frame per gap, where the two propagations agree best).")
     var merge: KeyframeMerge = .nearer
 
     @Option(help: "Frame (0-based) the boxes refer to; tracking starts there.")

@@ -96,6 +96,7 @@ extension ServeSession {
                 }
                 progress.publish("frame", ["index": f.index, "pass": backward ? "backward" : "forward", "done": f.done,
                                            "total": backward ? top + 1 : total, "tracked": f.tracked])
+                settings.frameLanded?(f.index)
             case .trackingEnded: progress.publish("log", ["line": "writing the run folder"])
             }
         }

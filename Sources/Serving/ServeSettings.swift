@@ -45,6 +45,10 @@ public struct ServeSettings: Sendable {
         self.softMatte = softMatte
     }
 
+    /// Called on the propagation thread after each frame's event; tests hold a run there, to see
+    /// what the server does while one is under way. Not a flag: nothing sets it in `serve`.
+    var frameLanded: (@Sendable (Int) -> Void)? = nil
+
     /// prompts.json in the run folder: the keyframes, in the format `track --prompts` reads.
     public var promptsFile: URL { output.appendingPathComponent("prompts.json") }
     /// The server's own files (decoded frames, live masks of a running propagation); not outputs.

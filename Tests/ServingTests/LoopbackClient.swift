@@ -40,7 +40,7 @@ struct LoopbackClient: Sendable {
 
     /// Sends `head` lines (the request line first; a Host line is added unless one is given) and `body`.
     func sendBlocking(_ method: String, _ target: String, headers: [String: String] = [:], body: Data = Data(),
-                      host: String? = nil, until: String? = nil, seconds: Double = 15) throws -> LoopbackResponse {
+                      host: String? = nil, until: String? = nil, seconds: Double = 60) throws -> LoopbackResponse {
         var lines = ["\(method) \(target) HTTP/1.1"]
         if headers.keys.contains(where: { $0.lowercased() == "host" }) == false { lines.append("Host: \(host ?? "127.0.0.1:\(port)")") }
         for (k, v) in headers.sorted(by: { $0.key < $1.key }) { lines.append("\(k): \(v)") }
@@ -84,7 +84,7 @@ struct LoopbackClient: Sendable {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var timeout = timeval(tv_sec: 15, tv_usec: 0)
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let r = withUnsafePointer(to: &addr) {
@@ -111,7 +111,7 @@ struct LoopbackClient: Sendable {
         return poll(&p, 1, 0) > 0
     }
 
-    private func readResponse(_ fd: Int32, until: String? = nil, seconds: Double = 15) throws -> LoopbackResponse {
+    private func readResponse(_ fd: Int32, until: String? = nil, seconds: Double = 60) throws -> LoopbackResponse {
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 65536)
         var headEnd: Range<Data.Index>?

@@ -38,34 +38,36 @@ struct PropagationTests {
         return found
     }
 
-    @Test("a second propagate while one runs is 409; frames answer quickly meanwhile; the folder equals the library's run, twice")
+    @Test("while a run is held mid-way: a second propagate or export is 409, frames and its live masks are served; the folder equals the library's run, twice")
     func propagateTwice() async throws {
-        let f = try await ServerFixture(frames: 24)
+        // The first run stops on its third frame until the test lets it go: whatever the test
+        // gets meanwhile, it got while a propagation was under way (on a loaded machine too).
+        let gate = RunGate(holdAt: 2)
+        let f = try await ServerFixture(frames: 24, frameLanded: { gate.landed($0) })
         defer { f.removeAll() }
         #expect(try await post(f, "/api/propagate", "{}").status == 400, "no keyframes yet")
         #expect(try await post(f, "/api/keyframes", #"{"id": 1, "name": "square", "frame": 0, "box": [18, 22, 38, 42]}"#).status == 200)
         // The progress stream, from before the start to the end of the run.
-        async let events = f.client.stream("/api/progress?token=\(ServerFixture.token)", headers: [:], until: "event: done", seconds: 120)
+        async let events = f.client.stream("/api/progress?token=\(ServerFixture.token)", headers: [:], until: "event: done", seconds: 180)
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await post(f, "/api/propagate", "{}").status == 202)
+        try await gate.waitUntilHeld()
         let second = try await post(f, "/api/propagate", "{}")
         #expect(second.status == 409 && second.text.contains("running"), "\(second.status) \(second.text)")
         #expect(try await post(f, "/api/export", "{}").status == 409)
-        // Frame requests while the model works: each answered within a second.
-        var servedWhileRunning = 0
-        var liveOverlay = false
-        while try await running(f) {
-            // Masks land while the run goes: frame 0's overlay exists before the run has written any palette file.
-            if !liveOverlay, try await f.client.send("GET", "/api/overlay/0", headers: f.auth).status == 200, try await running(f) {
-                liveOverlay = !FileManager.default.fileExists(atPath: f.output.appendingPathComponent("palette/000000.png").path)
-            }
-            let started = Date()
-            let r = try await f.client.send("GET", "/api/frames/\(servedWhileRunning % 24)", headers: f.auth)
-            #expect(r.status == 200 && Date().timeIntervalSince(started) < 1, "\(Date().timeIntervalSince(started)) s")
-            if try await running(f) { servedWhileRunning += 1 }
+        #expect(try await running(f))
+        // Frames (each of them) and the masks landed so far, while the run holds the model.
+        for t in 0..<24 {
+            #expect(try await f.client.send("GET", "/api/frames/\(t)", headers: f.auth).status == 200, "frame \(t)")
         }
-        #expect(servedWhileRunning >= 3, "only \(servedWhileRunning) frame requests overlapped the run")
-        #expect(liveOverlay, "no overlay was served while the run went on")
+        let live = try await f.client.send("GET", "/api/overlay/0", headers: f.auth)
+        #expect(live.status == 200 && live.headers["content-type"] == "image/png", "\(live.status)")
+        #expect(!FileManager.default.fileExists(atPath: f.output.appendingPathComponent("palette/000000.png").path),
+                "the overlay came from a finished run, not the running one")
+        let liveStates = f.json(try await f.client.send("GET", "/api/states", headers: f.auth))["frames"] as? [[String: String]] ?? []
+        #expect(liveStates.first?["1"] == "tracked", "live states: \(liveStates.prefix(3))")
+        gate.release()
+        try await waitForEnd(f)
         let stream = try await events
         #expect(stream.status == 200 && stream.headers["content-type"] == "text/event-stream")
         for name in ["event: started", "event: frame", "\"pass\":\"backward\"", "event: done", "\"ok\":true"] {
@@ -99,4 +101,33 @@ struct PropagationTests {
         for (name, data) in expected where served[name] != data { Issue.record("\(name) differs from the library's run") }
         try FileManager.default.removeItem(at: reference)
     }
+}
+
+/// Holds the first propagation on frame `holdAt` until released.
+final class RunGate: @unchecked Sendable {
+    private let holdAt: Int
+    private let lock = NSLock()
+    private var used = false
+    private let held = DispatchSemaphore(value: 0), go = DispatchSemaphore(value: 0)
+
+    init(holdAt: Int) { self.holdAt = holdAt }
+
+    /// On the propagation thread.
+    func landed(_ frame: Int) {
+        lock.lock()
+        let hold = frame == holdAt && !used
+        if hold { used = true }
+        lock.unlock()
+        guard hold else { return }
+        held.signal()
+        go.wait()
+    }
+
+    func waitUntilHeld() async throws {
+        let held = self.held
+        let reached = try await LoopbackClient.onThread { held.wait(timeout: .now() + 120) == .success }
+        if !reached { Issue.record("the run never reached frame \(holdAt)") }
+    }
+
+    func release() { go.signal() }
 }

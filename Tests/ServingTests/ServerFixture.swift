@@ -1,6 +1,6 @@
 import Foundation
 import Imaging
-import Serving
+@testable import Serving
 import VideoIO
 
 /// A real server on a free loopback port, over a small generated clip (an image folder: a bright
@@ -22,7 +22,8 @@ final class ServerFixture: @unchecked Sendable {
     /// The square of frame `t`: 16 px, moving 2 px a frame.
     static func square(_ t: Int) -> (x: Int, y: Int) { (20 + 2 * t, 24) }
 
-    init(frames: Int = 6, output existing: URL? = nil, root existingRoot: URL? = nil) async throws {
+    init(frames: Int = 6, output existing: URL? = nil, root existingRoot: URL? = nil,
+         frameLanded: (@Sendable (Int) -> Void)? = nil) async throws {
         root = existingRoot ?? FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")
         video = root.appendingPathComponent("clip")
         output = existing ?? root.appendingPathComponent("run")
@@ -35,7 +36,9 @@ final class ServerFixture: @unchecked Sendable {
                 try ImageWriter.writePNG(image, to: video.appendingPathComponent(String(format: "%05d.png", t)))
             }
         }
-        server = try StableSAMServer(settings: ServeSettings(video: video, output: output, port: 0, token: Self.token))
+        var settings = ServeSettings(video: video, output: output, port: 0, token: Self.token)
+        settings.frameLanded = frameLanded
+        server = try StableSAMServer(settings: settings)
         let bound = AsyncStream<Int>.makeStream()
         let server = self.server
         task = Task { try await server.run { bound.continuation.yield($0) } }

@@ -31,7 +31,7 @@ final class ServeSession: Sendable {
     init(settings: ServeSettings) throws {
         self.settings = settings
         layout = TrackLayout(root: settings.output)
-        try FileManager.default.createDirectory(at: settings.output, withIntermediateDirectories: true)
+        // The video opens first: a bad path costs no folder.
         frames = try FrameCache(video: settings.video, folderFrameRate: settings.folderFrameRate,
                                 folder: settings.cacheFolder.appendingPathComponent("frames"))
         let document = try PromptsDocument.read(settings.promptsFile)

@@ -39,8 +39,20 @@ public final class StableSAMServer: Sendable {
                                   onListening(port)
                               }, logger: logger)
         defer { session.requestStopOnShutdown() }
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw ServeStartError(message: "port \(settings.port) on \(settings.host) is in use: give another --port (0 picks a free one)")
+        } catch let error as IOError {
+            throw ServeStartError(message: "cannot listen on \(settings.host):\(settings.port): \(error): check --host and --port")
+        }
     }
+}
+
+/// The server could not start listening; the message says what to change.
+public struct ServeStartError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
 }
 
 /// `AccessGuard` for a port known only once the server is bound.

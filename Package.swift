@@ -17,9 +17,11 @@ let package = Package(
         // `stablesam serve`'s HTTP server. Default traits off: no swift-configuration, and no full
         // Foundation beyond what the project already links.
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
-        // Already in Hummingbird's graph; named for the server's logger and its channel (bound port, closing).
+        // Already in Hummingbird's graph; named for the server's logger, its channel (bound port,
+        // closing) and graceful shutdown (an open progress stream must not keep Ctrl-C waiting).
         .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -68,6 +70,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Page")]),
         .executableTarget(

@@ -38,7 +38,10 @@ extension ServeSession {
         }
     }
 
-    func requestStopOnShutdown() { _ = stopRunning() }
+    /// Stops a running propagation and waits until it has ended (its files complete).
+    func stopAndWait() async {
+        while stopRunning() { try? await Task.sleep(for: .milliseconds(100)) }
+    }
 
     private func run(_ kind: Kind, stop: StopFlag) {
         var ok = false

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 
 /// The page and its API. No route turns anything of the request into a path: frames and
 /// overlays are named by a number parsed here, assets by a fixed table.
@@ -80,7 +81,8 @@ enum Routes {
             let running = session.state.read { $0.running }
             try await writer.write(ByteBuffer(string: "event: status\ndata: {\"running\": \(running.map { "\"\($0)\"" } ?? "null")}\n\n"))
             var quiet = 0
-            while !Task.isCancelled {
+            // Ends with the server: graceful shutdown waits for open requests, and this one never ends by itself.
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 let events = session.progress.after(seq)
                 for e in events {
                     try await writer.write(ByteBuffer(string: "id: \(e.seq)\nevent: \(e.name)\ndata: \(e.data)\n\n"))

@@ -38,9 +38,11 @@ public final class StableSAMServer: Sendable {
                                   bound.update { $0 = port }
                                   onListening(port)
                               }, logger: logger)
-        defer { session.requestStopOnShutdown() }
         do {
             try await app.runService()
+            // A running propagation stops after its frame and writes its summary (interrupted;
+            // propagate again continues it) before the process may end.
+            await session.stopAndWait()
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             throw ServeStartError(message: "port \(settings.port) on \(settings.host) is in use: give another --port (0 picks a free one)")
         } catch let error as IOError {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what a fresh Debian/Ubuntu machine lacks, builds, runs the whole suite.
-# Python is never needed here; fixtures are committed (regenerate with Scripts/make_fixtures.py).
+# The Swift suite needs no Python (fixtures are committed; regenerate with Scripts/make_fixtures.py);
+# the browser test at the end runs Selenium from its own pinned venv (Scripts/browser-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

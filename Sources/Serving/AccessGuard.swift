@@ -13,25 +13,39 @@ struct AccessGuard: RouterMiddleware {
     static let tokenHeader = HTTPField.Name("X-StableSAM-Token")!
 
     let token: String
-    /// `host:port` forms a browser may send for this server.
-    let hosts: Set<String>
+    let port: Int
+    /// Names a browser may send for this server besides IP literals (which no DNS rebinding can
+    /// produce: that attack needs a name): the bound one and, on loopback, localhost.
+    let names: Set<String>
 
     init(token: String, host: String, port: Int) {
         self.token = token
-        var names: Set<String> = [host]
-        if host == "127.0.0.1" || host == "localhost" || host == "::1" { names.formUnion(["127.0.0.1", "localhost", "[::1]"]) }
-        if host.contains(":") && !host.hasPrefix("[") { names.insert("[\(host)]") }
-        hosts = Set(names.map { "\($0.lowercased()):\(port)" })
+        self.port = port
+        names = Set([host.lowercased(), "localhost"])
+    }
+
+    /// `authority` is `name:port` or `[v6]:port` with this server's port and a name it answers to.
+    func isOwn(_ authority: String) -> Bool {
+        guard let colon = authority.lastIndex(of: ":"), Int(authority[authority.index(after: colon)...]) == port else { return false }
+        var name = String(authority[..<colon]).lowercased()
+        if name.hasPrefix("[") && name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
+        return names.contains(name) || Self.isIPLiteral(name)
+    }
+
+    static func isIPLiteral(_ name: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // HTTP/1's Host header arrives as the authority (HTTP/2's :authority the same way).
-        guard let authority = request.head.authority, hosts.contains(authority.lowercased()) else {
+        guard let authority = request.head.authority, isOwn(authority) else {
             return Self.refuse(.forbidden, "foreign or missing Host header: open the URL the server printed", context: context)
         }
         if let origin = request.headers[.origin] {
-            guard origin != "null", let url = URL(string: origin), url.scheme == "http", let h = url.host, let port = url.port,
-                  hosts.contains("\(h.contains(":") ? "[\(h)]" : h):\(port)".lowercased()) else {
+            // http://name:port exactly: anything after it (a path, a second URL) spoils the port.
+            let prefix = "http://"
+            guard origin.lowercased().hasPrefix(prefix), isOwn(String(origin.dropFirst(prefix.count))) else {
                 return Self.refuse(.forbidden, "request from another site (Origin \(origin)) refused", context: context)
             }
         }

@@ -44,9 +44,11 @@ struct AccessTests {
         defer { f.removeAll() }
         let own = "127.0.0.1:\(f.port)"
         let hosts = ["evil.example:\(f.port)", "evil.example", "127.0.0.1:\(f.port + 1)", "127.0.0.1", "127.0.0.1.evil.example:\(f.port)",
-                     "localhost.:\(f.port)", ""]
+                     "localhost.:\(f.port)", "", "evil.example:\(f.port):\(f.port)", "localhost.evil.example:\(f.port)", "0x7f.1:\(f.port)",
+                     "user@127.0.0.1:\(f.port)"]
         let origins = ["http://evil.example", "http://evil.example:\(f.port)", "null", "https://127.0.0.1:\(f.port)",
-                       "http://127.0.0.1:\(f.port + 1)", "http://127.0.0.1", "file://", "http://\(own).evil.example"]
+                       "http://127.0.0.1:\(f.port + 1)", "http://127.0.0.1", "file://", "http://\(own).evil.example",
+                       "http://\(own)/x", "http://evil.example/http://\(own)", "http://user@\(own)", "http://127.0.0.1:\(f.port)0"]
         for (method, path, body) in Self.routes {
             for host in hosts {
                 let r = try await f.client.send(method, path, headers: f.auth.merging(["Host": host]) { a, _ in a }, body: Data(body.utf8))
@@ -58,7 +60,8 @@ struct AccessTests {
             }
         }
         #expect(!FileManager.default.fileExists(atPath: f.output.appendingPathComponent("prompts.json").path))
-        for host in [own, "localhost:\(f.port)"] {
+        // IP literals (no name, so no DNS rebinding) reach a server bound to 0.0.0.0 by any address.
+        for host in [own, "localhost:\(f.port)", "LOCALHOST:\(f.port)", "[::1]:\(f.port)", "192.168.7.9:\(f.port)"] {
             let r = try await f.client.send("GET", "/api/info", headers: f.auth.merging(["Host": host, "Origin": "http://\(host)"]) { a, _ in a })
             #expect(r.status == 200, "Host \(host): \(r.status) \(r.text)")
         }

@@ -4,7 +4,7 @@ alone, then with one and with two correction keyframes, each the ground-truth bo
 where that object's track is worst (per-frame J, keyframes excluded), applied with `--update`.
 Checks that a correction never lowers J on the frames outside its neighbouring keyframes (it can
 change them only through another object, since a sweep propagates all objects together), and
-reports J&F per merge rule (surer, nearer), and for reference plain `track` from the same boxes.
+reports J&F per merge rule (agreement, nearer by default), and for reference plain `track` from the same boxes.
 With --mask-fallback J, a correction whose box answer scores below J on its own frame is replaced
 by the ground-truth mask, as a person who sees a bad answer paints the matte instead.
 
@@ -83,7 +83,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("folder")
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "stablesam"))
-    ap.add_argument("--merge", nargs="+", default=["surer", "nearer"])
+    ap.add_argument("--merge", nargs="+", default=["agreement", "nearer"])
     ap.add_argument("--corrections", type=int, default=2)
     ap.add_argument("--track-args", default="", help="extra track flags, e.g. \"--plugin none\"")
     ap.add_argument("--json", default=None)

@@ -187,8 +187,9 @@ struct ObjectTrack<Hint> {
 
     /// Why this candidate cannot be the object, or nil when it is acceptable. An occluded or lost
     /// object must match its template and score more closely: its widened search sees distractors.
-    func judge(_ candidate: ScoredCandidate, score: Double, settings: TrackerSettings, frameArea: Int) -> String? {
+    func judge(_ candidate: ScoredCandidate, score: Double, settings: TrackerSettings, width: Int, height: Int) -> String? {
         let area = candidate.summary.area
+        let frameArea = width * height
         let redetecting = snapshot.state != .tracked
         // An empty mask is never tracked, even with `minArea` 0.
         if area == 0 || area < settings.minArea { return "vanished" }
@@ -202,7 +203,23 @@ struct ObjectTrack<Hint> {
         if let a = candidate.scores.appearance, a < (redetecting ? settings.redetectAppearance : settings.minAppearance) {
             return "appearance mismatch"
         }
+        if redetecting, settings.reentryEdge >= 0, hasLeftFrame(width: width, height: height),
+           let box = candidate.summary.box, !touchesEdge(box, within: settings.reentryEdge, width: width, height: height) {
+            return "left the frame"
+        }
         return nil
+    }
+
+    /// Whether the motion model puts the object mostly outside the frame (it went out through an edge).
+    private func hasLeftFrame(width: Int, height: Int) -> Bool {
+        guard snapshot.started else { return false }
+        let b = predicted.box
+        let inside = b.clipped(width: width, height: height)?.area ?? 0
+        return b.area > 0 && inside < 0.5 * b.area
+    }
+
+    private func touchesEdge(_ b: Box, within d: Double, width: Int, height: Int) -> Bool {
+        b.x0 <= d || b.y0 <= d || b.x1 >= Double(width) - d || b.y1 >= Double(height) - d
     }
 
     mutating func accept(_ answer: Segmentation<Hint>, _ candidate: ScoredCandidate, settings: TrackerSettings, width: Int) {

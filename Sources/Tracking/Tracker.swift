@@ -255,7 +255,7 @@ public final class Tracker<Model: Segmenting> {
         result.stability = answer.stability
         result.route = answer.route
         result.choice = candidate.scores
-        if let rejection = objects[i].judge(candidate, score: answer.score, settings: settings, frameArea: width * height) {
+        if let rejection = objects[i].judge(candidate, score: answer.score, settings: settings, width: width, height: height) {
             objects[i].reject(settings: settings)
             result.state = objects[i].state
             result.rejection = rejection

@@ -93,6 +93,10 @@ public struct TrackerSettings: Sendable, Hashable {
     public var redetectAppearance = 0.75
     /// Predicted IoU an occluded or lost object's candidate needs to re-enter `tracked`.
     public var redetectScore = 0.4
+    /// An object whose predicted box lies mostly outside the frame has left it; it can only come
+    /// back through an edge, so a candidate must then touch one (within this many pixels) to be
+    /// taken as the object again: a look-alike in the middle of the frame is not it. Negative: off.
+    public var reentryEdge = 2.0
     /// Rate at which the recent template follows accepted appearances (per frame): slow, so an
     /// error does not become the template.
     public var templateUpdate = 0.05
@@ -110,7 +114,7 @@ extension TrackerSettings: Codable {
         case boxAgreementWeight, maskAgreementWeight, appearanceWeight, predictedIoUWeight = "predictedIouWeight"
         case fillPenalty, sharedPenalty, maxShared, fillSides, fillTolerance, maxFillRatio
         case kalman, velocityDamping, maxSizeChange, estimateCameraMotion
-        case minAppearance, redetectAppearance, redetectScore, templateUpdate, recentTemplateShare
+        case minAppearance, redetectAppearance, redetectScore, templateUpdate, recentTemplateShare, reentryEdge
     }
 
     /// Missing keys keep their defaults, so settings written before a field existed still decode.
@@ -150,6 +154,7 @@ extension TrackerSettings: Codable {
         try read(.redetectScore, &redetectScore)
         try read(.templateUpdate, &templateUpdate)
         try read(.recentTemplateShare, &recentTemplateShare)
+        try read(.reentryEdge, &reentryEdge)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -184,5 +189,6 @@ extension TrackerSettings: Codable {
         try c.encode(redetectScore, forKey: .redetectScore)
         try c.encode(templateUpdate, forKey: .templateUpdate)
         try c.encode(recentTemplateShare, forKey: .recentTemplateShare)
+        try c.encode(reentryEdge, forKey: .reentryEdge)
     }
 }

@@ -138,9 +138,10 @@ final class KeyframeSweep<Model: Segmenting> {
 
     /// The model's answer to the keyframe on the encoded frame (a mask keyframe: the mask with the
     /// model's features), and the box the object starts from. `others`: the other objects' answers
-    /// on this frame, which a box's answer must not swallow (`SwallowGuard`). It depends on
-    /// them (for a box keyframe), so it is stored with the sweep's frame (whose link covers the state they came from),
-    /// and the two sweeps may answer a keyframe differently; the frame shows the forward one.
+    /// on this frame, which a box's answer must not swallow (`SwallowGuard`). A box keyframe's
+    /// answer depends on them, so it is stored with the sweep's frame (whose link covers the state
+    /// they came from); the two sweeps may answer a keyframe differently, and the frame shows the
+    /// forward one.
     private func keyframeAnswer(_ k: Key, others: [ObjectFrame]) throws -> (answer: Segmentation<Model.MaskHint>, box: Box) {
         let (o, kf) = (k.object, k.keyframe)
         let mask = try kf.maskPath.map { path in

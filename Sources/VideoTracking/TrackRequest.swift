@@ -32,7 +32,7 @@ public struct TrackRequest: Sendable {
     /// `backward`, `startFrame` and `adaptation`.
     public var prompts: KeyframePlan?
     /// How a frame between two keyframes chooses between their propagations.
-    public var merge: KeyframeMerge = .nearer
+    public var merge: KeyframeMerge = .agreement
     /// With `prompts`: reuse the run in `output`, recomputing only what changed keyframes affect.
     public var update = false
     /// Soft mattes (`--soft`: masks_soft/, optionally EXR) beside the binary ones; nil: binary only.

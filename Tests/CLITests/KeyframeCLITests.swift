@@ -49,7 +49,7 @@ struct KeyframeCLITests {
         let k = summary["keyframes"] as! [String: Any]
         let objects = k["objects"] as! [[String: Any]]
         #expect(objects.map { $0["frames"] as! [Int] } == [[2, 6], [5]])
-        #expect(k["merge"] as? String == "nearer")
+        #expect(k["merge"] as? String == "agreement", "the default merge rule")
         // Frames a sweep stepped, once however many objects it followed there: forward 3-7 (object 1
         // from 2, object 2 from 5 on, object 1 again from 6); backward 5-0 (object 1 from 6, object 2
         // from 5, object 1 again from 2). Keyframe frames where nothing else was followed (2 forward, 6

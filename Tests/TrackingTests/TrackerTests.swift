@@ -95,6 +95,45 @@ struct TrackerTests {
         #expect(model.prompts[6].width > model.prompts[4].width)
     }
 
+    @Test("an object that left through an edge is taken back only through an edge, not as a look-alike inside the frame")
+    func reentryOnlyThroughEdge() throws {
+        // The square leaves through the right edge by frame 6 and comes back there on frame 9; a
+        // look-alike of the same colour stands in the middle from frame 8 on.
+        var path: [(x: Int, y: Int, side: Int)?] = (0..<6).map { (x: 50 + 8 * $0, y: 20, side: 12) }
+        path += [nil, nil, nil, (x: 86, y: 20, side: 12)]
+        let lookAlike: [(x: Int, y: Int, side: Int)?] = (0..<10).map { $0 >= 8 ? (x: 40, y: 20, side: 12) : nil }
+        let scene = Scene(squares: [(200, path), (200, lookAlike)])
+        func square(_ x: Int) -> [Bool] {
+            let w = scene.width
+            return (0..<(w * scene.height)).map { (i: Int) -> Bool in
+                let (px, py) = (i % w, i / w)
+                return px >= x && px < x + 12 && py >= 20 && py < 32
+            }
+        }
+        func run(_ settings: TrackerSettings) throws -> [ObjectFrame] {
+            let model = ColorSegmenter()
+            model.reportsAppearance = true
+            let tracker = Tracker(model: model, objects: [ObjectSpec(id: 1, box: Box(x0: 50, y0: 20, x1: 62, y1: 32))],
+                                  width: scene.width, height: scene.height, settings: settings)
+            return try (0..<10).map { t in
+                if t == 8 { model.forcedMask = square(40) }   // the model offers the look-alike
+                if t == 9 { model.forcedMask = square(86) }   // and then the square coming back
+                return try tracker.step(scene.frame(t))[0]
+            }
+        }
+        // The double's offered masks ignore the narrow search prompt at the edge: fill checks off.
+        var settings = TrackerSettings()
+        settings.maxFillRatio = .infinity
+        settings.fillSides = 5
+        let r = try run(settings)
+        #expect(r[7].state != .tracked)
+        #expect(r[8].state != .tracked && r[8].rejection == "left the frame", "\(r[8].state) \(r[8].rejection ?? "")")
+        #expect(r[9].state == .tracked, "the square re-entering at the edge is the object: \(r[9].rejection ?? "")")
+        var off = settings
+        off.reentryEdge = -1
+        #expect(try run(off)[8].state == .tracked, "without the rule the look-alike is taken")
+    }
+
     @Test("an object gone longer than the occlusion patience is lost")
     func lostAfterPatience() throws {
         let scene = movingScene(frames: 8, hidden: 2..<8)

@@ -37,7 +37,7 @@ struct Track: ParsableCommand {
     var update = false
 
     @Option(help: "With --prompts, how a frame between two keyframes picks between their propagations: nearer (from the nearer keyframe), surer (the one the tracker accepted, and of two the one the model scored higher) or agreement (one hand-over frame per gap, where the two propagations agree best).")
-    var merge: KeyframeMerge = .nearer
+    var merge: KeyframeMerge = .agreement
 
     @Option(help: "Frame (0-based) the boxes refer to; tracking starts there.")
     var startFrame = 0

@@ -28,7 +28,7 @@ public struct ServeSettings: Sendable {
 
     public init(video: URL, output: URL, host: String = "127.0.0.1", port: Int = 8080, token: String = AccessToken.random(),
                 model: String = ModelLoader.defaultSpec, plugin: String = "default", route: Route = .auto,
-                folderFrameRate: Rational = Rational(24_000, 1000), merge: KeyframeMerge = .nearer, startNumber: Int = 0,
+                folderFrameRate: Rational = Rational(24_000, 1000), merge: KeyframeMerge = .agreement, startNumber: Int = 0,
                 matteVideo: Bool = false, softMatte: SoftMatteRequest? = nil) {
         self.video = video
         self.output = output

@@ -35,7 +35,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var pluginOptions: PluginOptions
 
     @Option(help: "How a frame between two keyframes picks between their propagations (as track's --merge).")
-    var merge: KeyframeMerge = .nearer
+    var merge: KeyframeMerge = .agreement
 
     @Option(help: "Number of the first frame's matte and palette file (VFX convention: 1001).")
     var startNumber = 0

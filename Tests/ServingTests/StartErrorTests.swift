@@ -1,5 +1,7 @@
 import Foundation
 import Serving
+import VideoIO
+import VideoTracking
 import Testing
 
 /// A server that cannot start says why and what to change, and leaves nothing behind.
@@ -26,5 +28,19 @@ struct StartErrorTests {
             "\(error)".contains("port \(f.port) on 127.0.0.1 is in use") && "\(error)".contains("--port")
         }
         await f.stop()
+    }
+}
+
+/// `serve`'s defaults are `track`'s, so that a folder propagated with them is the one `track --prompts` writes.
+@Suite("serve runs with track's defaults")
+struct ServeDefaultsTests {
+    @Test("the merge rule, start number, matte video and frame rate default as in a TrackRequest")
+    func defaults() {
+        let url = URL(fileURLWithPath: "/nonexistent")
+        let serve = ServeSettings(video: url, output: url)
+        let track = TrackRequest(video: url, folderFrameRate: serve.folderFrameRate, objects: [], output: url)
+        #expect(serve.merge == track.merge)
+        #expect(serve.startNumber == track.startNumber && serve.matteVideo == track.matteVideo && serve.softMatte == nil)
+        #expect(serve.folderFrameRate == Rational(24_000, 1000), "track's --fps 24, as the CLI turns it into a rational")
     }
 }

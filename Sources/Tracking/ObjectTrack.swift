@@ -274,15 +274,6 @@ struct ObjectTrack<Hint> {
         self.hint = answer.hint
     }
 
-    /// Starts the motion model with this centre displacement per frame instead of standing still.
-    mutating func setVelocity(x: Double, y: Double) {
-        guard var filter = snapshot.kalman else { return }
-        filter.setVelocity(x: x, y: y)
-        snapshot.kalman = filter
-        snapshot.velocityX = x
-        snapshot.velocityY = y
-    }
-
     /// The prediction becomes the estimate, with its velocity damped: the object is unseen.
     mutating func reject(settings: TrackerSettings) {
         if snapshot.started {

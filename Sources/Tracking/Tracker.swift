@@ -112,12 +112,8 @@ public final class Tracker<Model: Segmenting> {
     /// its frame, and `step` continues from it. Returns what the keyframe's frame emits. An empty
     /// answer is rejected: the object starts unseen and searches around the keyframe's box.
     /// Objects stay in id order, so a tracker rebuilt from `snapshot()` steps them the same way.
-    /// `previousBox`: the object's box on the frame before, where this tracker followed it there
-    /// (a correction fixes where the object is, not how it moves): the motion model starts from
-    /// the displacement between it and the answer, when that is under the answer's size (a
-    /// larger one says the propagation had gone wrong, not how fast the object moves).
     @discardableResult
-    public func begin(keyframe spec: ObjectSpec, answer: Segmentation<Model.MaskHint>, previousBox: Box? = nil) -> ObjectFrame {
+    public func begin(keyframe spec: ObjectSpec, answer: Segmentation<Model.MaskHint>) -> ObjectFrame {
         end(id: spec.id)
         var track = ObjectTrack<Model.MaskHint>(spec: spec, settings: settings)
         let summary = MaskSummary(answer.mask, width: width, height: height)
@@ -130,10 +126,6 @@ public final class Tracker<Model: Segmenting> {
         result.logits = answer.logits
         if summary.area > 0 {
             track.accept(answer, ScoredCandidate(summary: summary, scores: scores), settings: settings, width: width)
-            if let p = previousBox, let b = summary.box {
-                let (dx, dy) = (b.centerX - p.centerX, b.centerY - p.centerY)
-                if abs(dx) < b.width && abs(dy) < b.height { track.setVelocity(x: dx, y: dy) }
-            }
         } else {
             track.reject(settings: settings)
             result.state = track.state

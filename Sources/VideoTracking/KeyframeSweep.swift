@@ -89,14 +89,6 @@ final class KeyframeSweep<Model: Segmenting> {
         }
         let tracker = try self.tracker ?? rebuilt(previous: previous)
         let frame = try pixels()
-        // Keyed objects that also had a keyframe on the frame before (in sweep order): their box
-        // there, so the restart keeps their motion (a person correcting a fast object frame by
-        // frame). Only a keyframe's box: one propagated from an earlier keyframe would make this
-        // restart, and every frame after it, depend on that propagation, and a correction must
-        // change only the frames up to its neighbouring keyframes.
-        let keyedBefore = Set(previousFrame.flatMap { p in keys[p]?.filter { !$0.keyframe.absent }.map(\.object.id) } ?? [])
-        let before = Dictionary(tracker.snapshot().filter { keyedBefore.contains($0.spec.id) && $0.state == .tracked && $0.missed == 0 }
-                                    .map { ($0.spec.id, $0.lastBox) }, uniquingKeysWith: { a, _ in a })
         for k in here { tracker.end(id: k.object.id) }
         var encoded = false
         var answers: [(ObjectFrame, recovered: Bool)] = []
@@ -115,7 +107,7 @@ final class KeyframeSweep<Model: Segmenting> {
             }
             let answer = try keyframeAnswer(k, others: answers.map(\.0) + keyAnswers)
             keyAnswers.append(tracker.begin(keyframe: ObjectSpec(id: k.object.id, name: k.object.name, box: answer.box),
-                                            answer: answer.answer, previousBox: before[k.object.id]))
+                                            answer: answer.answer))
         }
         let state = tracker.snapshot()
         let hash = SweepState.hash(state, encoder: store.encoder)

@@ -43,32 +43,6 @@ struct TrackerTests {
         #expect(abs(last.centerX - Double(4 + 6 * 9 + 6)) < 1.5, "\(model.prompts)")
     }
 
-    @Test("a keyframe restart keeps the object's motion: the next prompt leads it, unless the jump was too large to be motion")
-    func keyframeKeepsMotion() throws {
-        let scene = movingScene()
-        // Centre of the prompt on frame 6 after a keyframe on frame 5, given the box on frame 4.
-        func promptCentre(previousBox: Box?) throws -> Double {
-            let model = ColorSegmenter()
-            let tracker = Tracker(model: model, objects: [ObjectSpec(id: 1, box: Box(x0: 4, y0: 20, x1: 16, y1: 32))],
-                                  width: scene.width, height: scene.height)
-            for t in 0..<5 { _ = try tracker.step(scene.frame(t)) }
-            tracker.end(id: 1)
-            try model.encode(scene.frame(5))
-            let box = Box(x0: 34, y0: 20, x1: 46, y1: 32)
-            tracker.begin(keyframe: ObjectSpec(id: 1, box: box), answer: Segmentation(mask: scene.truth(object: 0, frame: 5), score: 0.95),
-                          previousBox: previousBox)
-            _ = try tracker.step(scene.frame(6))
-            return model.prompts.last!.centerX
-        }
-        let truth6 = Double(4 + 6 * 6 + 6)
-        let onFrame4 = Box(x0: 28, y0: 20, x1: 40, y1: 32)
-        let c = try promptCentre(previousBox: onFrame4), c0 = try promptCentre(previousBox: nil)
-        #expect(abs(c - truth6) < 1, "the prompt leads by the 6 px per frame: \(c) \(c0) \(truth6)")
-        #expect(abs(try promptCentre(previousBox: nil) - (truth6 - 6)) < 1, "without the frame before, it stands still")
-        let farAway = Box(x0: 10, y0: 20, x1: 22, y1: 32)  // 24 px: twice the object's size
-        #expect(abs(try promptCentre(previousBox: farAway) - (truth6 - 6)) < 1, "a jump is not taken as motion")
-    }
-
     @Test("a vanished object is occluded with an empty mask, then recovered where it reappears")
     func occlusionAndRecovery() throws {
         let scene = movingScene(frames: 12, hidden: 4..<7)

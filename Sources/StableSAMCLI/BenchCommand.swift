@@ -142,16 +142,6 @@ enum GemmPeak {
     }
 }
 
-enum ProcessMemory {
-    /// Peak resident set (VmHWM) in MB, from /proc; 0 where /proc is absent.
-    static func peakResidentMB() -> Double {
-        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kb / 1024
-    }
-}
-
 struct BenchReport: Codable {
     var model: String
     var threads: Int

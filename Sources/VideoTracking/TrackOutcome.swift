@@ -21,11 +21,15 @@ public struct RunTimings: Codable, Sendable {
     public var decodeWaitSeconds = 0.0
     public var writeWaitSeconds = 0.0
     public var framesProcessed = 0
+    /// The process's peak resident memory when the summary was written (VmHWM), MB; 0 where
+    /// /proc is absent.
+    public var peakResidentMB = 0.0
     public var framesPerSecond: Double { wallSeconds > 0 ? Double(framesProcessed) / wallSeconds : 0 }
     public var outsideModelShare: Double { wallSeconds > 0 ? max(0, 1 - modelSeconds / wallSeconds) : 0 }
 
     enum CodingKeys: String, CodingKey {
         case wallSeconds, modelSeconds, decodeWaitSeconds, writeWaitSeconds, framesProcessed, framesPerSecond, outsideModelShare
+        case peakResidentMB = "peakResidentMb"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -37,6 +41,7 @@ public struct RunTimings: Codable, Sendable {
         try c.encode(framesProcessed, forKey: .framesProcessed)
         try c.encode(framesPerSecond, forKey: .framesPerSecond)
         try c.encode(outsideModelShare, forKey: .outsideModelShare)
+        try c.encode(peakResidentMB, forKey: .peakResidentMB)
     }
 
     public init() {}
@@ -47,5 +52,19 @@ public struct RunTimings: Codable, Sendable {
         decodeWaitSeconds = try c.decode(Double.self, forKey: .decodeWaitSeconds)
         writeWaitSeconds = try c.decode(Double.self, forKey: .writeWaitSeconds)
         framesProcessed = try c.decode(Int.self, forKey: .framesProcessed)
+        peakResidentMB = try c.decodeIfPresent(Double.self, forKey: .peakResidentMB) ?? 0
+    }
+}
+
+/// This process's memory, from /proc.
+public enum ProcessMemory {
+    /// Peak resident set (VmHWM) in MB; 0 where /proc is absent. Per process image: a child
+    /// measured from outside (`wait4`'s `ru_maxrss`) also counts its spawning parent's peak,
+    /// since posix_spawn shares the parent's memory until exec.
+    public static func peakResidentMB() -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kb / 1024
     }
 }

@@ -75,6 +75,7 @@ struct TrackSummary: Encodable {
         objects = stability.map(ObjectFigures.init)
         frames = Frames(seen: outcome.framesSeen, firstTracked: outcome.firstFrame, lastTracked: outcome.lastFrame)
         timings = outcome.timings
+        timings.peakResidentMB = ProcessMemory.peakResidentMB()
         interrupted = outcome.interrupted
         complete = !outcome.interrupted
         outputs = ["frames": "frames/", "masks": "masks/<id>/", "palette": "palette/"]

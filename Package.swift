@@ -11,6 +11,8 @@ let package = Package(
     products: [
         .executable(name: "stablesam", targets: ["StableSAMCLI"]),
         .library(name: "SegmentAnything", targets: ["SegmentAnything", "Imaging"]),
+        // The parsers of untrusted files as single entries, for the fuzzer package in Scripts/fuzz.
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -58,7 +60,7 @@ let package = Package(
         .target(name: "Tracking", dependencies: ["Metrics", "Imaging"], swiftSettings: optimised),
         // One tracking run (source + objects + settings -> output folder) for the CLI and a later
         // server: no stderr, signals or argument parser; events by callback, stop by flag.
-        .target(name: "VideoTracking", dependencies: ["SegmentAnything", "Tensor", "VideoIO", "Tracking", "Metrics", "PluginTraining", "Imaging", "DefaultModel"],
+        .target(name: "VideoTracking", dependencies: ["SegmentAnything", "NN", "Tensor", "VideoIO", "Tracking", "Metrics", "PluginTraining", "Imaging", "DefaultModel"],
                 swiftSettings: optimised),
         // `stablesam serve`: routes, the access check, the one-at-a-time propagation queue and the
         // page (package resources); state lives in the run folder. swift-metrics' module is
@@ -81,6 +83,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimised),
+        // One entry per parser of untrusted input (checkpoints, RLE, objects and prompts JSON):
+        // what Scripts/fuzz drives with libFuzzer and the suite replays its crash inputs through.
+        .target(name: "FuzzTargets", dependencies: ["NN", "Tensor", "SegmentAnything", "Metrics", "VideoTracking"]),
         .target(
             name: "TestSupport", dependencies: ["Tensor", "NN", "VideoIO", "Imaging"], path: "Tests/TestSupport",
             resources: [.copy("Fixtures")]),
@@ -96,6 +101,7 @@ let package = Package(
         .testTarget(name: "VideoTrackingTests",
                     dependencies: ["VideoTracking", "Tracking", "VideoIO", "SegmentAnything", "DefaultModel", "Metrics", "Imaging"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "VideoTracking", "DefaultModel", "VideoIO", "Imaging", "Tracking"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics", "NN", "Tensor", "Tracking", "Imaging"]),
     ]
 )

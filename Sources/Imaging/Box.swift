@@ -44,6 +44,9 @@ public struct Box: Hashable, Sendable, Codable {
         var c = try decoder.unkeyedContainer()
         self.init(x0: try c.decode(Double.self), y0: try c.decode(Double.self),
                   x1: try c.decode(Double.self), y1: try c.decode(Double.self))
+        guard c.isAtEnd else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "a box is [x0, y0, x1, y1]: 4 numbers, not \(c.count.map(String.init) ?? "more")")
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -20,14 +20,22 @@ public struct RLE: Hashable, Sendable {
         guard height >= 0, width >= 0 else {
             throw .invalidRLE("negative size \(height)x\(width)")
         }
+        // The size comes from a file and sizes the decoded mask: no overflow, no 10^18-pixel mask.
+        let (pixels, overflow) = height.multipliedReportingOverflow(by: width)
+        guard !overflow, pixels <= Self.maxPixels else {
+            throw .invalidRLE("size \(height)x\(width) is larger than any frame (at most \(Self.maxPixels) pixels)")
+        }
         let total = counts.reduce(0) { $0 + Int($1) }
-        guard total == height * width else {
-            throw .invalidRLE("counts sum to \(total) but size \(height)x\(width) needs \(height * width) pixels")
+        guard total == pixels else {
+            throw .invalidRLE("counts sum to \(total) but size \(height)x\(width) needs \(pixels) pixels")
         }
         self.height = height
         self.width = width
         self.counts = counts
     }
+
+    /// 16384 x 16384: a 16K frame.
+    public static let maxPixels = 1 << 28
 
     private init(unchecked height: Int, _ width: Int, _ counts: [UInt32]) {
         self.height = height

@@ -55,33 +55,35 @@ extension TinyViTConfig {
     /// (its columns are the distinct (|dy|, |dx|) offsets of a window), ratios from hidden widths.
     /// The image size is recorded by no weight (TinyViT has no positional embedding): `imgSize`.
     static func infer(shapes: [String: [Int]], imgSize: Int) throws -> TinyViTConfig {
-        func shape(_ k: String) throws -> [Int] {
-            guard let s = shapes[k] else { throw ArchitectureError.missingKey(k) }
-            return s
-        }
-        func count(_ prefix: String) -> Int {
-            Set(shapes.keys.compactMap { k -> Int? in
-                guard k.hasPrefix(prefix) else { return nil }
-                return Int(k.dropFirst(prefix.count).prefix { $0 != "." })
-            }).count
-        }
+        let r = ShapeReader(shapes: shapes)
         var c = TinyViTConfig()
+        guard ArchitectureLimits.imageSize.contains(imgSize) else {
+            throw ArchitectureError.implausible(what: "the input size (img_size)", value: imgSize,
+                                                allowed: "it must lie in \(ArchitectureLimits.imageSize)")
+        }
         c.imgSize = imgSize
-        let stem = try shape("image_encoder.patch_embed.seq.0.c.weight")
+        let stem = try r.require("image_encoder.patch_embed.seq.0.c.weight", "[embed / 2, 3, 3, 3]")
         c.inChans = stem[1]
-        let layers = count("image_encoder.layers.")
+        let layers = r.count("image_encoder.layers.")
         guard layers >= 2 else { throw ArchitectureError.missingKey("image_encoder.layers.1.blocks.0.attn.qkv.weight") }
-        c.depths = (0..<layers).map { count("image_encoder.layers.\($0).blocks.") }
-        c.embedDims = try [shape("image_encoder.patch_embed.seq.2.c.weight")[0]]
-            + (1..<layers).map { try shape("image_encoder.layers.\($0).blocks.0.attn.norm.weight")[0] }
+        c.depths = (0..<layers).map { r.count("image_encoder.layers.\($0).blocks.") }
+        if let empty = c.depths.firstIndex(of: 0) {
+            throw ArchitectureError.missingKey("image_encoder.layers.\(empty).blocks.0")
+        }
+        c.embedDims = try [r.require("image_encoder.patch_embed.seq.2.c.weight", "[embed, embed / 2, 3, 3]")[0]]
+            + (1..<layers).map { try r.require("image_encoder.layers.\($0).blocks.0.attn.norm.weight", "[embed]")[0] }
         c.numHeads = [0]
         c.windowSizes = [0]
         for i in 1..<layers {
             let key = "image_encoder.layers.\(i).blocks.0.attn.attention_biases"
-            let bias = try shape(key)
+            let bias = try r.require(key, "[heads, window²]")
             let window = Int(Double(bias[1]).squareRoot().rounded())
-            guard bias.count == 2, window * window == bias[1] else {
-                throw ArchitectureError.unexpectedShape(key: key, shape: bias, expected: "[heads, window²]")
+            guard window * window == bias[1], bias[0] <= c.embedDims[i], c.embedDims[i] % bias[0] == 0 else {
+                throw ArchitectureError.unexpectedShape(key: key, shape: bias, expected: "[heads, window²] with heads dividing the stage width \(c.embedDims[i])")
+            }
+            guard ArchitectureLimits.window.contains(window) else {
+                throw ArchitectureError.implausible(what: "stage \(i)'s attention window (from \(key))", value: window,
+                                                    allowed: "a window must lie in \(ArchitectureLimits.window)")
             }
             c.numHeads.append(bias[0])
             c.windowSizes.append(window)
@@ -90,11 +92,11 @@ extension TinyViTConfig {
         // (stage 1's head width and window), so an inferred config equals the builder's.
         c.numHeads[0] = c.embedDims[0] / (c.embedDims[1] / c.numHeads[1])
         c.windowSizes[0] = c.windowSizes[1]
-        c.mlpRatio = Float(try shape("image_encoder.layers.1.blocks.0.mlp.fc1.weight")[0]) / Float(c.embedDims[1])
-        c.mbconvExpandRatio = Float(try shape("image_encoder.layers.0.blocks.0.conv1.c.weight")[0]) / Float(c.embedDims[0])
-        c.localConvSize = try shape("image_encoder.layers.1.blocks.0.local_conv.c.weight")[2]
-        c.numClasses = shapes["image_encoder.head.weight"]?[0] ?? 0
-        c.outChans = try shape("image_encoder.neck.0.weight")[0]
+        c.mlpRatio = Float(try r.require("image_encoder.layers.1.blocks.0.mlp.fc1.weight", "[hidden, embed]")[0]) / Float(c.embedDims[1])
+        c.mbconvExpandRatio = Float(try r.require("image_encoder.layers.0.blocks.0.conv1.c.weight", "[hidden, embed, 1, 1]")[0]) / Float(c.embedDims[0])
+        c.localConvSize = try r.require("image_encoder.layers.1.blocks.0.local_conv.c.weight", "[embed, 1, k, k]")[2]
+        c.numClasses = try r.optional("image_encoder.head.weight", "[classes, embed]")?[0] ?? 0
+        c.outChans = try r.require("image_encoder.neck.0.weight", "[out, embed, 1, 1]")[0]
         return c
     }
 }

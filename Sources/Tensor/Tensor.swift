@@ -14,12 +14,31 @@ public struct Tensor: Sendable, Equatable {
     }
 
     public init(zeros shape: [Int]) {
+        if Self.shapesOnly {
+            self.init(layoutOnly: shape)
+            return
+        }
         self.init(shape: shape, storage: [Float](repeating: 0, count: shape.reduce(1, *)))
     }
 
     public init(repeating value: Float, shape: [Int]) {
+        if Self.shapesOnly {
+            self.init(layoutOnly: shape)
+            return
+        }
         self.init(shape: shape, storage: [Float](repeating: value, count: shape.reduce(1, *)))
     }
+
+    private init(layoutOnly shape: [Int]) {
+        self.shape = shape
+        self.storage = []
+    }
+
+    /// While true (`Tensor.$shapesOnly.withValue(true) { ... }`), `init(zeros:)` and
+    /// `init(repeating:shape:)` give tensors with a shape and no storage, so a model can be laid out
+    /// and its parameter shapes compared with a checkpoint before a byte of weights is allocated (a
+    /// 1 KB file must not be able to size a 137 GB model). Such tensors must reach no operation.
+    @TaskLocal public static var shapesOnly = false
 
     /// Builds a tensor by filling uninitialised storage (no zeroing pass).
     public init(shape: [Int], fill: (UnsafeMutableBufferPointer<Float>) -> Void) {

@@ -86,15 +86,21 @@ final class Scaler {
     /// a lossless copy.
     /// `flags` defaults to the exact conversion above; writers that subsample chroma pass a
     /// filtering flag instead, because point-sampled chroma makes coloured outlines jagged.
+    /// `outWidth`/`outHeight` (default: the input's) resize as well; only a stream that changes
+    /// size mid-way asks for that.
     init(width: Int32, height: Int32, from source: AVPixelFormat, to destination: AVPixelFormat,
-         path: String, flags: Int32 = SWS_BITEXACT | SWS_ACCURATE_RND | SWS_POINT) throws(VideoIOError) {
-        guard let context = sws_getContext(width, height, source, width, height, destination, flags, nil, nil, nil)
+         outWidth: Int32? = nil, outHeight: Int32? = nil,
+         path: String, flags: Int32 = Scaler.exact) throws(VideoIOError) {
+        guard let context = sws_getContext(width, height, source, outWidth ?? width, outHeight ?? height, destination,
+                                           flags, nil, nil, nil)
         else {
             let name = av_get_pix_fmt_name(source).map { String(cString: $0) } ?? "format \(source.rawValue)"
             throw .notAnImage(path: path, reason: "libswscale cannot convert \(name) to RGB")
         }
         pointer = context
     }
+
+    static let exact: Int32 = SWS_BITEXACT | SWS_ACCURATE_RND | SWS_POINT
 
     deinit {
         sws_freeContext(pointer)

@@ -20,6 +20,8 @@ public enum VideoIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case notAVideo(path: String, reason: String)
     /// A video stream or image folder with no frames in it.
     case noFrames(path: String)
+    /// The decoder gave a picture that cannot be used (no pixels).
+    case decodeFailed(path: String, frame: Int, reason: String)
     /// An image folder whose pictures do not all have the first one's size.
     case inconsistentFrameSize(path: String, expected: String, actual: String)
     /// An OpenEXR (OpenEXRCore) call returned an error code; `message` is the library's own text.
@@ -47,6 +49,8 @@ public enum VideoIOError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(path) is not a video FFmpeg can decode: \(reason); convert it with ffmpeg or give an image folder"
         case .noFrames(let path):
             "\(path) holds no video frames: check that the file is complete (not a partial download)"
+        case .decodeFailed(let path, let frame, let reason):
+            "\(path), frame \(frame): \(reason); the stream is damaged there: re-encode it with ffmpeg"
         case .inconsistentFrameSize(let path, let expected, let actual):
             "\(path) is \(actual) but the sequence's first frame is \(expected): every frame of a folder must have one size"
         case .openEXR(let path, let operation, let code, let message):

@@ -54,7 +54,10 @@ private final class FileSource: FrameSource {
     private var finished = false
     private var index = 0
     private var nextPts: Int64 = 0
+    private var lastPts: Int64?
     private let nominalDuration: Int64
+    /// The stream's picture size before rotation: what every frame is delivered at.
+    private let storedSize: (width: Int, height: Int)
 
     init(path: String) throws(VideoIOError) {
         call = FFmpegCall(path: path)
@@ -97,6 +100,8 @@ private final class FileSource: FrameSource {
 
         let rotation = FileSource.rotation(of: stream)
         let (w, h) = (Int(parameters.width), Int(parameters.height))
+        guard w > 0, h > 0 else { throw .notAVideo(path: path, reason: "its video stream declares a \(w)x\(h) picture") }
+        storedSize = (w, h)
         var duration: Double? = nil
         if stream.pointee.duration > 0 {
             duration = Double(stream.pointee.duration) * timeBase.value
@@ -163,23 +168,38 @@ private final class FileSource: FrameSource {
         let f = frame.pointer.pointee
         var pts = f.best_effort_timestamp
         if pts == cffmpeg_nopts() { pts = nextPts }
+        // Output order is presentation order, so timestamps must increase: one that does not (two
+        // encodes concatenated, a damaged container) follows the previous frame instead, or every
+        // writer downstream refuses it as non-monotonic.
+        if let lastPts, pts <= lastPts { pts = nextPts }
+        lastPts = pts
         let duration = f.pkt_duration > 0 ? f.pkt_duration : nominalDuration
         nextPts = pts + duration
+        // Every frame comes out at the stream's size: a stream that changes size mid-way (a valid
+        // H.264 resolution switch, a damaged WebM) is rescaled to it, and the frame says so.
+        let (outW, outH) = (Int32(storedSize.width), Int32(storedSize.height))
+        guard f.width > 0, f.height > 0 else {
+            throw .decodeFailed(path: call.path, frame: index, reason: "the decoder gave a \(f.width)x\(f.height) picture")
+        }
         let key = [f.width, f.height, f.format]
         if scaler?.key != key {
+            let resize = f.width != outW || f.height != outH
             scaler = (key, try Scaler(width: f.width, height: f.height, from: AVPixelFormat(f.format),
-                                      to: AV_PIX_FMT_RGB24, path: call.path))
+                                      to: AV_PIX_FMT_RGB24, outWidth: outW, outHeight: outH, path: call.path,
+                                      flags: resize ? SWS_BILINEAR | SWS_ACCURATE_RND | SWS_BITEXACT : Scaler.exact))
         }
         let converted = try Frame(path: call.path)
-        converted.pointer.pointee.width = f.width
-        converted.pointer.pointee.height = f.height
+        converted.pointer.pointee.width = outW
+        converted.pointer.pointee.height = outH
         converted.pointer.pointee.format = AV_PIX_FMT_RGB24.rawValue
         try call.check(av_frame_get_buffer(converted.pointer, 0), "av_frame_get_buffer")
         try call.check(sws_scale_frame(scaler!.scaler.pointer, converted.pointer, frame.pointer), "sws_scale_frame")
-        let pixels = ImageReader.copyRows(converted, plane: 0, rowBytes: Int(f.width) * 3)
-        let image = RGBImage(width: Int(f.width), height: Int(f.height), pixels: pixels).rotated(clockwise: info.rotation)
+        let pixels = ImageReader.copyRows(converted, plane: 0, rowBytes: Int(outW) * 3)
+        let image = RGBImage(width: Int(outW), height: Int(outH), pixels: pixels).rotated(clockwise: info.rotation)
         defer { index += 1 }
-        return VideoFrame(index: index, pts: pts, duration: duration, time: Double(pts) * info.timeBase.value, image: image)
+        var out = VideoFrame(index: index, pts: pts, duration: duration, time: Double(pts) * info.timeBase.value, image: image)
+        if f.width != outW || f.height != outH { out.rescaledFrom = (Int(f.width), Int(f.height)) }
+        return out
     }
 }
 

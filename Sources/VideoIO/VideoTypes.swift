@@ -22,7 +22,8 @@ public struct VideoFrame: Sendable {
     /// 0-based position in decode-output (presentation) order.
     public let index: Int
     /// Presentation timestamp in `VideoInfo.timeBase` ticks, exactly as the source has it
-    /// (variable frame rate is kept: nothing is resampled).
+    /// (variable frame rate is kept: nothing is resampled), except that it always increases: a
+    /// frame whose timestamp does not (concatenated encodes, a damaged file) follows the previous one.
     public let pts: Int64
     /// Display duration in ticks (from the container, else one nominal frame).
     public let duration: Int64
@@ -30,6 +31,9 @@ public struct VideoFrame: Sendable {
     public let time: Double
     /// The picture after the source's rotation metadata has been applied (upright).
     public var image: RGBImage
+    /// The decoded size (before rotation) when it differed from the stream's and the picture was
+    /// rescaled to the stream's size (a stream may change size mid-way); nil otherwise.
+    public var rescaledFrom: (width: Int, height: Int)? = nil
 
     public init(index: Int, pts: Int64, duration: Int64, time: Double, image: RGBImage) {
         self.index = index

@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import Imaging
 import Tracking
 import VideoIO
@@ -86,17 +87,23 @@ extension KeyframePlan {
     /// Reads and checks the file's structure (frames, boxes and masks against the video are
     /// checked by `check`, once the video is open).
     public static func read(path: String) throws -> KeyframePlan {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw KeyframeError(path: path, object: nil, frame: nil, reason: "cannot read the file (\(error.localizedDescription))")
+        }
+        return try parse(data, path: path)
+    }
+
+    /// The file's bytes; `path` names it in errors, and mask paths are relative to its folder
+    /// (masks are read here).
+    public static func parse(_ data: Data, path: String) throws -> KeyframePlan {
         func fail(_ object: Int?, _ frame: Int?, _ reason: String) -> KeyframeError {
             KeyframeError(path: path, object: object, frame: frame, reason: reason)
         }
         func fail(_ reason: String) -> KeyframeError { fail(nil, nil, reason) }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw fail("cannot read the file (\(error.localizedDescription))")
-        }
         let json: JSONValue
         do { json = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
-            throw fail("not valid JSON (\(error.localizedDescription))")
+            throw fail("not valid JSON (\(JSONValue.reason(error)))")
         }
         let shape = #"expected {"objects": [{"id": 1, "keyframes": [{"frame": 0, "box": [x0, y0, x1, y1]}]}]}"#
         guard case .object(let root) = json, case .array(let list)? = root["objects"] else { throw fail(shape) }
@@ -105,7 +112,7 @@ extension KeyframePlan {
         var objects: [Object] = []
         for (n, item) in list.enumerated() {
             guard case .object(let o) = item else { throw fail("objects[\(n)] is not an object; \(shape)") }
-            guard let id = integer(o["id"]), (1...255).contains(id) else {
+            guard let id = JSONValue.integer(o["id"]), (1...255).contains(id) else {
                 throw fail("objects[\(n)]: \"id\" must be a whole number in 1...255 (it is the palette index)")
             }
             if objects.contains(where: { $0.id == id }) { throw fail(id, nil, "the id is used by another object") }
@@ -120,7 +127,7 @@ extension KeyframePlan {
             var keyframes: [Keyframe] = []
             for (m, rawKey) in keys.enumerated() {
                 guard case .object(let k) = rawKey else { throw fail(id, nil, "keyframes[\(m)] is not an object") }
-                guard let frame = integer(k["frame"]), frame >= 0 else {
+                guard let frame = JSONValue.integer(k["frame"]), frame >= 0 else {
                     throw fail(id, nil, "keyframes[\(m)]: \"frame\" must be a whole number, 0 or more")
                 }
                 if keyframes.contains(where: { $0.frame == frame }) { throw fail(id, frame, "a second keyframe on this frame") }
@@ -148,7 +155,7 @@ extension KeyframePlan {
             key.absent = flag
         }
         if let raw = k["box"] {
-            guard case .array(let v) = raw, v.count == 4, let nums = numbers(v) else {
+            guard case .array(let v) = raw, v.count == 4, let nums = JSONValue.numbers(v) else {
                 throw fail("\"box\" must be [x0, y0, x1, y1] (four numbers, pixels)")
             }
             key.box = Box(x0: nums[0], y0: nums[1], x1: nums[2], y1: nums[3])
@@ -156,7 +163,7 @@ extension KeyframePlan {
         if let raw = k["points"] {
             guard case .array(let list) = raw, !list.isEmpty else { throw fail("\"points\" must be a non-empty list of [x, y, 1 or 0]") }
             for p in list {
-                guard case .array(let v) = p, v.count == 3, let nums = numbers(v), nums[2] == 0 || nums[2] == 1 else {
+                guard case .array(let v) = p, v.count == 3, let nums = JSONValue.numbers(v), nums[2] == 0 || nums[2] == 1 else {
                     throw fail("each point must be [x, y, label] with label 1 (on the object) or 0 (not on it)")
                 }
                 key.points.append(PromptPoint(x: nums[0], y: nums[1], positive: nums[2] == 1))
@@ -171,21 +178,6 @@ extension KeyframePlan {
         if !key.absent && prompts == 0 { throw fail("give a box, points, a mask, or \"absent\": true") }
         if key.maskPath != nil && prompts > 1 { throw fail("a mask keyframe takes no box or points (the mask is the answer)") }
         return key
-    }
-
-    /// A JSON whole number (not a Bool, not 1.5).
-    private static func integer(_ v: JSONValue?) -> Int? {
-        guard case .number(let d)? = v, d.isFinite, d == d.rounded(), abs(d) < 1e15 else { return nil }
-        return Int(d)
-    }
-
-    private static func numbers(_ v: [JSONValue]) -> [Double]? {
-        var out: [Double] = []
-        for x in v {
-            guard case .number(let d) = x, d.isFinite else { return nil }
-            out.append(d)
-        }
-        return out
     }
 
     /// Checks every keyframe against the video: frame inside it (when its length is known),
@@ -236,6 +228,30 @@ enum KeyframeMask {
 
 /// Any JSON value, with booleans, numbers and strings kept apart (so `"id": true` or `"id": 1.5`
 /// get their own message instead of a decoder's).
+extension JSONValue {
+    /// A whole number (`1`, `1.0`), not `1.5`, within Int comfortably.
+    static func integer(_ v: JSONValue?) -> Int? {
+        guard case .number(let d)? = v, d.isFinite, d == d.rounded(), abs(d) < 1e15 else { return nil }
+        return Int(d)
+    }
+
+    static func numbers(_ v: [JSONValue]) -> [Double]? {
+        var out: [Double] = []
+        for x in v {
+            guard case .number(let d) = x, d.isFinite else { return nil }
+            out.append(d)
+        }
+        return out
+    }
+
+    /// What the JSON parser said, without Foundation's generic "isn't in the correct format".
+    static func reason(_ error: any Error) -> String {
+        guard case DecodingError.dataCorrupted(let context) = error else { return "\(error.localizedDescription)" }
+        let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
+        return UntrustedText.sanitized(underlying ?? context.debugDescription, limit: 200)
+    }
+}
+
 enum JSONValue: Decodable, Equatable {
     case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
 

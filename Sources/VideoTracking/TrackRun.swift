@@ -73,6 +73,7 @@ struct TrackRun<Model: Segmenting> {
         defer { shutDown() }
 
         var reachedEnd = false
+        var warnedRescale = false
         loop: while true {
             if stop.isRequested { outcome.interrupted = true; break }
             let waitStart = clock()
@@ -85,6 +86,11 @@ struct TrackRun<Model: Segmenting> {
             case .frame(let f): frame = f
             }
             outcome.framesSeen = frame.index + 1
+            if let from = frame.rescaledFrom, !warnedRescale {
+                warnedRescale = true
+                events(.log("warning: the stream changes size at frame \(frame.index) (\(from.width)x\(from.height)); "
+                    + "frames of another size are rescaled to the first's \(reader.info.width)x\(reader.info.height)"))
+            }
             let work: WriteItem
             var results: [ObjectFrame] = []
             if frame.index < startFrame {

@@ -47,6 +47,39 @@ struct TrackErrorTests {
         #expect(!FileManager.default.fileExists(atPath: s.path("out")))
     }
 
+    @Test("a video whose frames change size mid-way is tracked at the first size, with a warning")
+    func sizeChange() throws {
+        let s = try Scratch()
+        var bytes = Data()
+        for (i, size) in ["160x120", "320x240"].enumerated() {
+            try TrackCLI.tool("ffmpeg", ["-f", "lavfi", "-i", "testsrc=size=\(size):rate=10", "-frames:v", "4", "-c:v", "libx264",
+                                         "-pix_fmt", "yuv420p", "-output_ts_offset", "\(Double(i) * 0.4)", s.path("part\(i).ts")])
+            bytes.append(try Data(contentsOf: s.file("part\(i).ts")))
+        }
+        try bytes.write(to: s.file("switch.ts"))
+        let r = try track([s.path("switch.ts"), "--box", "20,20,80,80", "--model", TrackCLI.tinyModel, "--out", s.path("out")])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        #expect(r.stderr.contains("changes size at frame 4 (320x240)"), "stderr: \(r.stderr)")
+        #expect(s.list("out/frames").count == 8)
+    }
+
+    @Test("an objects file with a 6-number box or a fractional id says which object and what is wrong")
+    func badObjectsFile() throws {
+        let s = try Scratch()
+        try TrackCLI.makeClip(s.file("clip.mp4"), frames: 2)
+        let cases = [
+            (#"[{"id": 1, "box": [1, 2, 10, 12, 5, 6]}]"#, #"objects[0] (id 1): "box" must be [x0, y0, x1, y1]: exactly 4 numbers"#),
+            (#"[{"id": 1.5, "box": [1, 2, 10, 12]}]"#, #"objects[0]: "id" must be a whole number in 1...255"#),
+            (#"[{"id": 1, "box": [1, 2, 10, 12], "colour": 3}]"#, #"unknown key 'colour'"#),
+            (#"[{"id": 1, "box": [1, 2, 10, 12]"#, "not valid JSON"),
+        ]
+        for (json, expected) in cases {
+            try Data(json.utf8).write(to: s.file("objects.json"))
+            expectFailure(try track([s.path("clip.mp4"), "--objects", s.path("objects.json"), "--model", TrackCLI.tinyModel,
+                                     "--out", s.path("out")]), mentions: expected)
+        }
+    }
+
     @Test("a start frame past the end says how many frames there are")
     func startPastEnd() throws {
         let s = try Scratch()

@@ -17,6 +17,19 @@ enum FFmpegCLI {
         throw Failure(description: "\(name) not found on PATH; install FFmpeg (apt-get install ffmpeg)")
     }
 
+    /// Five frames at 160x120, then five at 320x240, as one MPEG-TS H.264 stream (two encodes
+    /// concatenated byte for byte, which is how broadcast streams switch resolution).
+    static func makeSizeChange(_ url: URL, dir: TemporaryDirectory) throws {
+        var bytes = Data()
+        for (i, size) in ["160x120", "320x240"].enumerated() {
+            let part = dir.file("part\(i).ts")
+            try run("ffmpeg", ["-f", "lavfi", "-i", "testsrc=size=\(size):rate=10", "-frames:v", "5", "-c:v", "libx264",
+                               "-pix_fmt", "yuv420p", "-output_ts_offset", "\(Double(i) * 0.5)", part.path])
+            bytes.append(try Data(contentsOf: part))
+        }
+        try bytes.write(to: url)
+    }
+
     /// Runs the tool quietly and returns its stdout; a non-zero exit throws with stderr.
     @discardableResult
     static func run(_ tool: String, _ arguments: [String]) throws -> Data {

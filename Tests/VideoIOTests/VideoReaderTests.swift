@@ -128,6 +128,30 @@ struct VideoReaderTests {
         })
     }
 
+    @Test("a stream that changes size mid-way comes out at its first size, each rescaled frame flagged")
+    func sizeChange() throws {
+        // Two H.264 segments in MPEG-TS, 160x120 then 320x240: a valid resolution switch (issue 17's
+        // crash 7: the tracker trapped on the first bigger frame).
+        let dir = try TemporaryDirectory()
+        let clip = dir.file("switch.ts")
+        try FFmpegCLI.makeSizeChange(clip, dir: dir)
+        let reader = try VideoReader(url: clip)
+        #expect(reader.info.width == 160 && reader.info.height == 120)
+        var sizes: [String] = [], flagged: [Int] = [], times: [Int64] = []
+        while let f = try reader.next() {
+            sizes.append("\(f.image.width)x\(f.image.height)")
+            times.append(f.pts)
+            if let from = f.rescaledFrom {
+                #expect(from.width == 320 && from.height == 240)
+                flagged.append(f.index)
+            }
+        }
+        #expect(sizes.count == 10 && Set(sizes) == ["160x120"], "\(sizes)")
+        #expect(flagged == [5, 6, 7, 8, 9])
+        // The two encodes restart their clocks; the frames still come out in increasing time.
+        #expect(zip(times, times.dropFirst()).allSatisfy { $0 < $1 }, "\(times)")
+    }
+
     @Test("ProRes 4444 keeps the alpha channel exactly")
     func proresAlpha() throws {
         let dir = try TemporaryDirectory()

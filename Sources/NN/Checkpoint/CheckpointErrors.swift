@@ -6,6 +6,9 @@ import Foundation
 
 private func name(_ url: URL) -> String { url.path }
 
+/// A name read from the file, escaped and cut (`UntrustedText`).
+private func q(_ text: String) -> String { UntrustedText.quoted(text) }
+
 /// The ZIP container of a `.pth` file.
 public enum ZipArchiveError: Error, Equatable, Sendable {
     case unreadable(file: URL, reason: String)
@@ -34,13 +37,14 @@ extension ZipArchiveError: CustomStringConvertible, LocalizedError {
         case let .multiDisk(f):
             return "\(name(f)): multi-volume ZIP archives are not supported; join the parts into one file"
         case let .compressedEntry(f, entry, method):
-            return "\(name(f)): entry '\(entry)' is compressed (method \(method)); torch.save writes stored entries, so re-save the checkpoint with torch.save instead of re-zipping it"
+            return "\(name(f)): entry \(q(entry)) is compressed (method \(method)); torch.save writes stored entries, so re-save the checkpoint with torch.save instead of re-zipping it"
         case let .encryptedEntry(f, entry):
-            return "\(name(f)): entry '\(entry)' is encrypted; re-save the checkpoint with torch.save"
+            return "\(name(f)): entry \(q(entry)) is encrypted; re-save the checkpoint with torch.save"
         case let .entryOutOfRange(f, entry, start, length, size):
-            return "\(name(f)): entry '\(entry)' spans bytes \(start)..<\(start + length) but the file has \(size); \(redownload)"
+            // Both numbers come from the file: no arithmetic on them here (start + length overflowed).
+            return "\(name(f)): entry \(q(entry)) starts at byte \(start) and is \(length) bytes long, but the file has \(size); \(redownload)"
         case let .missingEntry(f, entry):
-            return "\(name(f)): no entry '\(entry)' in the archive; is this a PyTorch checkpoint?"
+            return "\(name(f)): no entry \(q(entry)) in the archive; is this a PyTorch checkpoint?"
         }
     }
 
@@ -65,7 +69,7 @@ extension UnpicklingError: CustomStringConvertible, LocalizedError {
     public var description: String {
         switch self {
         case let .forbiddenGlobal(module, name, offset):
-            return "refusing global '\(module).\(name)' (pickle byte \(offset)): a checkpoint must never be able to run code, and only tensor and storage rebuilders are allowed. Do not load this file with torch.load either; if you trust its origin, re-save just the state dict with torch.save(model.state_dict(), path)"
+            return "refusing global \(q(module + "." + name)) (pickle byte \(offset)): a checkpoint must never be able to run code, and only tensor and storage rebuilders are allowed. Do not load this file with torch.load either; if you trust its origin, re-save just the state dict with torch.save(model.state_dict(), path)"
         case let .unknownOpcode(op, offset):
             return "unsupported pickle opcode 0x\(String(op, radix: 16)) at byte \(offset); a state dict saved with torch.save(model.state_dict(), path) uses only supported opcodes"
         case let .unsupportedProtocol(p, offset):
@@ -79,7 +83,7 @@ extension UnpicklingError: CustomStringConvertible, LocalizedError {
         case let .missingMemo(index, offset):
             return "pickle byte \(offset) refers to memo slot \(index), which was never stored; the checkpoint is damaged"
         case let .malformed(op, offset, reason):
-            return "pickle opcode \(op) at byte \(offset): \(reason); re-save the plain state dict with torch.save(model.state_dict(), path)"
+            return "pickle opcode \(op) at byte \(offset): \(UntrustedText.sanitized(reason)); re-save the plain state dict with torch.save(model.state_dict(), path)"
         case .noStop:
             return "pickle stream has no STOP opcode; the checkpoint is damaged: save or download it again"
         }
@@ -112,21 +116,21 @@ extension SafetensorsError: CustomStringConvertible, LocalizedError {
         case let .badHeaderLength(f, length, size):
             return "\(name(f)): header length \(length) does not fit in a \(size)-byte file; \(damaged)"
         case let .badHeaderJSON(f, reason):
-            return "\(name(f)): header is not valid safetensors JSON (\(reason)); \(damaged)"
+            return "\(name(f)): header is not valid safetensors JSON (\(UntrustedText.sanitized(reason))); \(damaged)"
         case let .unsupportedDType(f, t, d):
-            return "\(name(f)): tensor '\(t)' has dtype \(d); supported: F32 F16 BF16 F64 I64 I32 I16 I8 U8 BOOL. Convert it before saving"
+            return "\(name(f)): tensor \(q(t)) has dtype \(q(d)); supported: F32 F16 BF16 F64 I64 I32 I16 I8 U8 BOOL. Convert it before saving"
         case let .offsetsOutOfRange(f, t, s, e, n):
-            return "\(name(f)): tensor '\(t)' data_offsets [\(s), \(e)] fall outside the \(n)-byte data section; \(damaged)"
+            return "\(name(f)): tensor \(q(t)) data_offsets [\(s), \(e)] fall outside the \(n)-byte data section; \(damaged)"
         case let .overlappingOffsets(f, t, o):
-            return "\(name(f)): tensors '\(t)' and '\(o)' overlap in the data section; \(damaged)"
+            return "\(name(f)): tensors \(q(t)) and \(q(o)) overlap in the data section; \(damaged)"
         case let .gapInData(f, at):
             return "\(name(f)): data section has bytes at offset \(at) that belong to no tensor; \(damaged)"
         case let .sizeMismatch(f, t, shape, d, bytes):
-            return "\(name(f)): tensor '\(t)' has shape \(shape) of \(d) but \(bytes) data bytes; \(damaged)"
+            return "\(name(f)): tensor \(q(t)) has shape \(shape) of \(d) but \(bytes) data bytes; \(damaged)"
         case let .missingTensor(f, t):
-            return "\(name(f)): no tensor named '\(t)'; the file holds other names (list them with `.names`)"
+            return "\(name(f)): no tensor named \(q(t)); the file holds other names (list them with `.names`)"
         case let .wrongElementType(f, t, expected, found):
-            return "\(name(f)): tensor '\(t)' is \(found.rawValue), not \(expected.rawValue); read it with tensor(named:) to get Float values"
+            return "\(name(f)): tensor \(q(t)) is \(found.rawValue), not \(expected.rawValue); read it with tensor(named:) to get Float values"
         case let .writeFailed(f, reason):
             return "\(name(f)): cannot write (\(reason)); check free space and that the folder is writable"
         }
@@ -163,13 +167,13 @@ extension CheckpointError: CustomStringConvertible, LocalizedError {
         case let .pickle(f, entry, e):
             return "\(name(f)) (\(entry)): \(e.description)"
         case let .notAStateDict(f, found):
-            return "\(name(f)): top-level object is \(found), not a state dict (or a dict holding one under 'model' or 'state_dict'); save model.state_dict()"
+            return "\(name(f)): top-level object is \(UntrustedText.sanitized(found)), not a state dict (or a dict holding one under 'model' or 'state_dict'); save model.state_dict()"
         case let .notATensor(f, key, found):
-            return "\(name(f)): key '\(key)' holds \(found), not a tensor; save only model.state_dict()"
+            return "\(name(f)): key \(q(key)) holds \(found), not a tensor; save only model.state_dict()"
         case let .badTensor(f, key, reason):
-            return "\(name(f)): tensor '\(key)': \(reason); the checkpoint is damaged: save it again"
+            return "\(name(f)): tensor \(q(key)): \(UntrustedText.sanitized(reason)); the checkpoint is damaged: save it again"
         case let .storageTooSmall(f, key, storage, needed, bytes):
-            return "\(name(f)): tensor '\(key)' needs \(needed) bytes of storage '\(storage)' but it has \(bytes); the checkpoint is damaged: save or download it again"
+            return "\(name(f)): tensor \(q(key)) needs \(needed) bytes of storage \(q(storage)) but it has \(bytes); the checkpoint is damaged: save or download it again"
         }
     }
 
@@ -189,11 +193,11 @@ extension StateDictError: CustomStringConvertible, LocalizedError {
     public var description: String {
         switch self {
         case let .missingKey(key, shape):
-            return "missing key '\(key)': the model expects shape \(shape) but the checkpoint has no such tensor; check that the checkpoint matches the model type"
+            return "missing key \(q(key)): the model expects shape \(shape) but the checkpoint has no such tensor; check that the checkpoint matches the model type"
         case let .shapeMismatch(key, expected, found):
-            return "key '\(key)': the model expects shape \(expected) but the checkpoint has \(found); check the model size (e.g. vit_b vs vit_h) matches the checkpoint"
+            return "key \(q(key)): the model expects shape \(expected) but the checkpoint has \(found); check the model size (e.g. vit_b vs vit_h) matches the checkpoint"
         case let .unexpectedKey(key, shape):
-            return "unexpected key '\(key)' (shape \(shape)): no layer reads it; check the model type, or ignore the key explicitly if it is known to be unused"
+            return "unexpected key \(q(key)) (shape \(shape)): no layer reads it; check the model type, or ignore the key explicitly if it is known to be unused"
         case let .several(errors):
             let shown = errors.prefix(20).map { "  - " + $0.description }
             let more = errors.count > 20 ? ["  ... and \(errors.count - 20) more"] : []

@@ -33,6 +33,10 @@ public struct RestrictedUnpickler {
         self.bytes = bytes
     }
 
+    /// Containers nested deeper than this are refused: a state dict nests three or four levels
+    /// (dict -> tensor-rebuild tuple -> size tuple), and code walking a value recurses by level.
+    public static let maxNesting = 100
+
     /// Runs the stream to its STOP opcode and returns the top-level object.
     public func load() throws -> PickleValue {
         try bytes.withUnsafeBytes {
@@ -174,20 +178,20 @@ private struct Machine {
 
         case UInt8(ascii: "}"): stack.append(.dict(PickleDict())) // EMPTY_DICT
         case UInt8(ascii: "]"): stack.append(.list(PickleList())) // EMPTY_LIST
-        case UInt8(ascii: ")"): stack.append(.tuple([])) // EMPTY_TUPLE
+        case UInt8(ascii: ")"): stack.append(try tuple([])) // EMPTY_TUPLE
         case 0x8F: stack.append(.list(PickleList())) // EMPTY_SET: a set is kept as a list
-        case UInt8(ascii: "t"): op = "TUPLE"; stack.append(.tuple(try popToMark()))
-        case 0x85: op = "TUPLE1"; stack.append(.tuple([try pop()]))
+        case UInt8(ascii: "t"): op = "TUPLE"; stack.append(try tuple(try popToMark()))
+        case 0x85: op = "TUPLE1"; stack.append(try tuple([try pop()]))
         case 0x86: // TUPLE2
             op = "TUPLE2"
             let b = try pop(), a = try pop()
-            stack.append(.tuple([a, b]))
+            stack.append(try tuple([a, b]))
         case 0x87: // TUPLE3
             op = "TUPLE3"
             let cc = try pop(), b = try pop(), a = try pop()
-            stack.append(.tuple([a, b, cc]))
-        case UInt8(ascii: "l"): op = "LIST"; stack.append(.list(PickleList(try popToMark())))
-        case 0x91: op = "FROZENSET"; stack.append(.list(PickleList(try popToMark())))
+            stack.append(try tuple([a, b, cc]))
+        case UInt8(ascii: "l"): op = "LIST"; stack.append(.list(try nested(PickleList(try popToMark()))))
+        case 0x91: op = "FROZENSET"; stack.append(.list(try nested(PickleList(try popToMark()))))
         case UInt8(ascii: "d"): // DICT
             op = "DICT"
             let items = try popToMark()
@@ -196,21 +200,28 @@ private struct Machine {
         case UInt8(ascii: "a"): // APPEND
             op = "APPEND"
             let v = try pop()
-            try list(try top()).items.append(v)
+            let l = try list(try top())
+            l.append(contentsOf: [v])
+            try nested(l)
         case UInt8(ascii: "e"), 0x90: // APPENDS, ADDITEMS
             op = code == 0x90 ? "ADDITEMS" : "APPENDS"
             let items = try popToMark()
-            try list(try top()).items.append(contentsOf: items)
+            let l = try list(try top())
+            l.append(contentsOf: items)
+            try nested(l)
         case UInt8(ascii: "s"): // SETITEM
             op = "SETITEM"
             let v = try pop(), k = try pop()
-            try dictionary(try top()).set(k, v)
+            let d = try dictionary(try top())
+            d.set(k, v)
+            try nested(d)
         case UInt8(ascii: "u"): // SETITEMS
             op = "SETITEMS"
             let items = try popToMark()
             let d = try dictionary(try top())
             guard items.count % 2 == 0 else { throw malformed("odd number of keys and values") }
             for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i], items[i + 1]) }
+            try nested(d)
 
         case UInt8(ascii: "q"): op = "BINPUT"; memo[Int(try c.readByte())] = try top()
         case UInt8(ascii: "r"): op = "LONG_BINPUT"; memo[Int(try c.readLE(UInt32.self))] = try top()
@@ -261,6 +272,29 @@ private struct Machine {
         return nil
     }
 
+    func tuple(_ items: [PickleValue]) throws -> PickleValue {
+        let t = PickleTuple(items)
+        guard t.nesting <= RestrictedUnpickler.maxNesting else { throw tooDeep() }
+        return .tuple(t)
+    }
+
+    /// Checks a list or dict after it was built or given items.
+    @discardableResult
+    func nested(_ l: PickleList) throws -> PickleList {
+        guard l.nesting <= RestrictedUnpickler.maxNesting else { throw tooDeep() }
+        return l
+    }
+
+    @discardableResult
+    func nested(_ d: PickleDict) throws -> PickleDict {
+        guard d.nesting <= RestrictedUnpickler.maxNesting else { throw tooDeep() }
+        return d
+    }
+
+    func tooDeep() -> UnpicklingError {
+        malformed("containers nested more than \(RestrictedUnpickler.maxNesting) deep; a state dict nests 3 or 4 levels")
+    }
+
     func list(_ v: PickleValue) throws -> PickleList {
         guard case let .list(l) = v else { throw malformed("expected a list, found \(v)") }
         return l
@@ -275,12 +309,12 @@ private struct Machine {
         guard items.count % 2 == 0 else { throw malformed("odd number of keys and values") }
         let d = PickleDict()
         for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i], items[i + 1]) }
-        return d
+        return try nested(d)
     }
 
     /// `('storage', torch.FloatStorage, key, location, numel)`.
     func persistentLoad(_ pid: PickleValue) throws -> PickleValue {
-        guard case let .tuple(t) = pid, t.count == 5, case .string("storage") = t[0],
+        guard case let .tuple(tuple) = pid, case let t = tuple.items, t.count == 5, case .string("storage") = t[0],
               case let .global(_, typeName) = t[1], let type = RestrictedUnpickler.storageTypes[typeName],
               case let .string(key) = t[2], case let .string(location) = t[3],
               case let .int(count) = t[4], count >= 0
@@ -289,8 +323,8 @@ private struct Machine {
     }
 
     func ints(_ v: PickleValue, _ what: String) throws -> [Int] {
-        guard case let .tuple(items) = v else { throw malformed("\(what) must be a tuple, found \(v)") }
-        return try items.map {
+        guard case let .tuple(tuple) = v else { throw malformed("\(what) must be a tuple, found \(v)") }
+        return try tuple.items.map {
             guard case let .int(i) = $0 else { throw malformed("\(what) holds \($0)") }
             return i
         }
@@ -299,7 +333,7 @@ private struct Machine {
     /// The only "calls" a state dict makes, each interpreted rather than executed.
     func reduce(_ callable: PickleValue, _ argsValue: PickleValue) throws -> PickleValue {
         guard case let .global(module, name) = callable else { throw malformed("cannot call \(callable)") }
-        guard case let .tuple(args) = argsValue else { throw malformed("arguments must be a tuple, found \(argsValue)") }
+        guard case let .tuple(argsTuple) = argsValue, case let args = argsTuple.items else { throw malformed("arguments must be a tuple, found \(argsValue)") }
         switch (module, name) {
         case ("collections", "OrderedDict"):
             let d = PickleDict()
@@ -307,11 +341,11 @@ private struct Machine {
                 // OrderedDict([(k, v), ...])
                 guard case let .list(pairs) = first else { throw malformed("OrderedDict(\(first))") }
                 for p in pairs.items {
-                    guard case let .tuple(kv) = p, kv.count == 2 else { throw malformed("OrderedDict item \(p)") }
+                    guard case let .tuple(pair) = p, case let kv = pair.items, kv.count == 2 else { throw malformed("OrderedDict item \(p)") }
                     d.set(kv[0], kv[1])
                 }
             }
-            return .dict(d)
+            return .dict(try nested(d))
         case ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"):
             guard args.count >= 4, case let .storage(storage) = args[0], case let .int(offset) = args[1] else {
                 throw malformed("\(name) arguments \(argsValue)")

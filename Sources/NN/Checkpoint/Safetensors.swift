@@ -66,7 +66,7 @@ public struct SafetensorsFile: Sendable {
         var index: [String: Int] = [:]
         for (i, e) in entries.enumerated() {
             guard index.updateValue(i, forKey: e.name) == nil else {
-                throw SafetensorsError.badHeaderJSON(file: url, reason: "tensor name '\(e.name)' appears twice")
+                throw SafetensorsError.badHeaderJSON(file: url, reason: "tensor name \(UntrustedText.quoted(e.name)) appears twice")
             }
         }
         self.index = index
@@ -152,7 +152,7 @@ public struct SafetensorsFile: Sendable {
         } catch let DecodingError.dataCorrupted(context) {
             throw SafetensorsError.badHeaderJSON(file: url, reason: reason(context))
         } catch let DecodingError.keyNotFound(key, context) {
-            throw SafetensorsError.badHeaderJSON(file: url, reason: "missing '\(key.stringValue)' in \(path(context))")
+            throw SafetensorsError.badHeaderJSON(file: url, reason: "missing \(UntrustedText.quoted(key.stringValue)) in \(path(context))")
         } catch let DecodingError.typeMismatch(_, context) {
             throw SafetensorsError.badHeaderJSON(file: url, reason: reason(context))
         } catch let DecodingError.valueNotFound(_, context) {
@@ -177,7 +177,7 @@ public struct SafetensorsFile: Sendable {
                 throw SafetensorsError.unsupportedDType(file: url, tensor: name, dtype: r.dtype)
             }
             guard r.data_offsets.count == 2 else {
-                throw SafetensorsError.badHeaderJSON(file: url, reason: "'\(name)'.data_offsets must be [start, end]")
+                throw SafetensorsError.badHeaderJSON(file: url, reason: "\(UntrustedText.quoted(name)).data_offsets must be [start, end]")
             }
             let (start, end) = (r.data_offsets[0], r.data_offsets[1])
             guard start >= 0, start <= end, end <= dataSize else {
@@ -216,7 +216,7 @@ public struct SafetensorsFile: Sendable {
                              to url: URL) throws {
         var seen = Set<String>()
         for (key, _) in tensors where !seen.insert(key).inserted || key == "__metadata__" {
-            throw SafetensorsError.writeFailed(file: url, reason: "tensor name '\(key)' is repeated or reserved")
+            throw SafetensorsError.writeFailed(file: url, reason: "tensor name \(UntrustedText.quoted(key)) is repeated or reserved")
         }
         var fields: [String] = []
         if !metadata.isEmpty {

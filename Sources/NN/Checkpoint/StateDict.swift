@@ -28,30 +28,36 @@ public struct StateDict: Sendable, Equatable {
     /// any run of characters, e.g. `*.num_batches_tracked`) of checkpoint keys that may go unread;
     /// they never excuse a missing or misshapen parameter.
     public func load(into layer: any Layer, prefix: String = "", ignoring: [String] = []) throws {
+        try checkShapes(layer.parameterShapes(), prefix: prefix, ignoring: ignoring)
+        try layer.visit(ParameterWalk { key, current in
+            // Validated above: present with the right shape.
+            current = tensors[prefix + key]!
+        })
+    }
+
+    /// The strict check of `load` on its own: `expected` are a layer's parameter keys and shapes
+    /// (`Layer.parameterShapes`, which a layer built under `Tensor.shapesOnly` gives without
+    /// allocating), so a checkpoint can be matched to a model before the model exists.
+    public func checkShapes(_ expected: [(key: String, shape: [Int])], prefix: String = "", ignoring: [String] = []) throws {
         var problems: [StateDictError] = []
         var read = Set<String>()
-        try layer.visit(ParameterWalk { key, current in
+        for (key, shape) in expected {
             let full = prefix + key
             read.insert(full)
             guard let t = tensors[full] else {
-                problems.append(.missingKey(key: full, expectedShape: current.shape))
-                return
+                problems.append(.missingKey(key: full, expectedShape: shape))
+                continue
             }
-            if t.shape != current.shape {
-                problems.append(.shapeMismatch(key: full, expectedShape: current.shape, checkpointShape: t.shape))
+            if t.shape != shape {
+                problems.append(.shapeMismatch(key: full, expectedShape: shape, checkpointShape: t.shape))
             }
-        })
+        }
         for key in keys where key.hasPrefix(prefix) && !read.contains(key)
             && !ignoring.contains(where: { Self.glob($0, matches: key) }) {
             problems.append(.unexpectedKey(key: key, checkpointShape: tensors[key]!.shape))
         }
         if problems.count == 1 { throw problems[0] }
         if problems.count > 1 { throw StateDictError.several(problems) }
-
-        try layer.visit(ParameterWalk { key, current in
-            // Validated above: present with the right shape.
-            current = tensors[prefix + key]!
-        })
     }
 
     static func glob(_ pattern: String, matches key: String) -> Bool {
@@ -86,13 +92,15 @@ public enum Checkpoint {
         } catch {
             throw CheckpointError.unreadable(file: url, reason: error.localizedDescription)
         }
+        // Each format by its own signature, the most specific first: a safetensors header length
+        // may begin with any byte, 0x80 included (1 file in 256), so it is tested before the pickle.
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
             return try TorchCheckpoint.read(url: url)
         }
-        // Pre-1.6 torch.save wrote bare pickles (protocol 2: 0x80 0x02) with no archive.
-        if head.first == 0x80 { throw CheckpointError.legacyTorchFormat(file: url) }
-        // safetensors: an 8-byte length, then the JSON header's opening brace.
+        // safetensors: an 8-byte little-endian header length, then the JSON header's opening brace.
         if head.count == 9, head[8] == UInt8(ascii: "{") { return try SafetensorsFile(url: url).stateDict() }
+        // Pre-1.6 torch.save wrote bare pickles (PROTO 2, then the LONG1 magic number) with no archive.
+        if head.count >= 3, head[0] == 0x80, (2 ... 5).contains(head[1]) { throw CheckpointError.legacyTorchFormat(file: url) }
         throw CheckpointError.unknownFormat(file: url, firstBytes: head)
     }
 

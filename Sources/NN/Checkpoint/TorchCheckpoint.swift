@@ -35,8 +35,10 @@ public enum TorchCheckpoint {
             throw CheckpointError.pickle(file: url, entry: pickle.name, e)
         }
 
+        let entries = try stateDictEntries(object, url: url)
+        try checkBacking(entries, url: url)
         var tensors: [String: Tensor] = [:]
-        for (key, ref) in try stateDictEntries(object, url: url) {
+        for (key, ref) in entries {
             tensors[key] = try materialise(ref, key: key, root: root, archive: archive)
         }
         return StateDict(tensors: tensors)
@@ -64,6 +66,43 @@ public enum TorchCheckpoint {
             }
             return (key, ref)
         }
+    }
+
+    /// Loading copies every view into a dense tensor, so what the file can back bounds what it may
+    /// make us allocate: a view may not have more elements than its storage (a zero or overlapping
+    /// stride repeats elements: 65536x65536 of one float is 34 GB from 1.5 KB), and all views
+    /// together at most twice the elements of the storages they read (two keys may share one
+    /// storage, as tied weights do; 10,000 keys viewing one storage may not). Storage sizes are
+    /// checked against the archive's bytes when each view is read.
+    static func checkBacking(_ entries: [(String, TorchTensorRef)], url: URL) throws {
+        var viewed = 0
+        var storages: [String: Int] = [:]
+        for (key, ref) in entries {
+            var count = 1
+            for d in ref.shape {
+                let (p, overflow) = count.multipliedReportingOverflow(by: d)
+                guard !overflow else { throw CheckpointError.badTensor(file: url, key: key, reason: "size \(ref.shape) overflows") }
+                count = p
+            }
+            guard count <= ref.storage.count else {
+                throw CheckpointError.badTensor(
+                    file: url, key: key,
+                    reason: "a view of \(count) elements (size \(ref.shape), stride \(ref.strides)) on a storage of \(ref.storage.count) repeats elements; save contiguous tensors (tensor.contiguous()) in the state dict")
+            }
+            viewed = saturatingSum(viewed, count)
+            storages[ref.storage.key] = max(storages[ref.storage.key] ?? 0, ref.storage.count)
+        }
+        let backed = storages.values.reduce(0, saturatingSum)
+        guard viewed <= saturatingSum(backed, backed) else {
+            throw CheckpointError.badTensor(
+                file: url, key: entries.first?.0 ?? "",
+                reason: "\(entries.count) views read \(viewed) elements from storages of \(backed) in all; a state dict's tensors each have their own storage")
+        }
+    }
+
+    private static func saturatingSum(_ a: Int, _ b: Int) -> Int {
+        let (s, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : s
     }
 
     static func materialise(_ ref: TorchTensorRef, key: String, root: String, archive: ZipArchive) throws -> Tensor {

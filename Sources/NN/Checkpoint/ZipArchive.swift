@@ -78,10 +78,10 @@ public struct ZipArchive: Sendable {
         }
         let header = ByteCursor(all)
         let at = entry.localHeaderOffset
-        try wrap("local header of '\(entry.name)'") { try header.check(30, at: at) }
+        try wrap("local header of \(UntrustedText.quoted(entry.name))") { try header.check(30, at: at) }
         let signature = try header.peekLE(UInt32.self, at: at)
         guard signature == 0x0403_4B50 else {
-            throw ZipArchiveError.badSignature(file: url, what: "local header of '\(entry.name)'",
+            throw ZipArchiveError.badSignature(file: url, what: "local header of \(UntrustedText.quoted(entry.name))",
                                                offset: at, found: signature)
         }
         // The local name/extra lengths may differ from the central directory's (torch pads the
@@ -186,17 +186,17 @@ public struct ZipArchive: Sendable {
             let (name, extra) = try wrap(url, "central directory entry \(i)") {
                 (String(decoding: try c.readBytes(nameLength), as: UTF8.self), try c.readBytes(extraLength))
             }
-            try wrap(url, "comment of '\(name)'") { _ = try c.readBytes(commentLength) }
+            try wrap(url, "comment of \(UntrustedText.quoted(name))") { _ = try c.readBytes(commentLength) }
 
             // ZIP64 extra field (id 1): 64-bit values for exactly the fields saturated at 0xFFFFFFFF, in this order.
             var x = ByteCursor(extra)
             while x.remaining >= 4 {
                 let id = try x.readLE(UInt16.self)
                 let size = Int(try x.readLE(UInt16.self))
-                let body = try wrap(url, "extra field of '\(name)'") { try x.readBytes(size) }
+                let body = try wrap(url, "extra field of \(UntrustedText.quoted(name))") { try x.readBytes(size) }
                 guard id == 1 else { continue }
                 var z = ByteCursor(body)
-                try wrap(url, "ZIP64 field of '\(name)'") {
+                try wrap(url, "ZIP64 field of \(UntrustedText.quoted(name))") {
                     if uncompressed == 0xFFFF_FFFF { uncompressed = try z.readLE(UInt64.self) }
                     if compressed == 0xFFFF_FFFF { compressed = try z.readLE(UInt64.self) }
                     if localOffset == 0xFFFF_FFFF { localOffset = try z.readLE(UInt64.self) }

@@ -63,6 +63,29 @@ public enum AtomicFile {
         }
     }
 
+    /// Deletes, under `folder` (recursively), the temporary files of writes that never finished: a
+    /// process killed mid-write (`kill -9`, a power cut) leaves its `.<name>.<UUID>.tmp` behind.
+    /// Only names of exactly that form are touched. Returns how many were removed.
+    @discardableResult
+    public static func removeLeftovers(in folder: URL) -> Int {
+        guard let walk = FileManager.default.enumerator(atPath: folder.path) else { return 0 }
+        var removed = 0
+        while let relative = walk.nextObject() as? String {
+            let name = (relative as NSString).lastPathComponent
+            guard isTemporaryName(name) else { continue }
+            if unlink(folder.appendingPathComponent(relative).path) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
+    /// `.<name>.<UUID>.tmp`, as `temporaryPath` (and VideoWriter, and the safetensors writer) make them.
+    static func isTemporaryName(_ name: String) -> Bool {
+        guard name.hasPrefix("."), name.hasSuffix(".tmp") else { return false }
+        let core = name.dropFirst().dropLast(4)
+        guard let dot = core.lastIndex(of: "."), dot != core.startIndex else { return false }
+        return UUID(uuidString: String(core[core.index(after: dot)...])) != nil
+    }
+
     /// A hidden, unique name beside `url` (same directory, so the final rename is atomic); the
     /// directory must exist.
     private static func temporaryPath(for url: URL) throws(VideoIOError) -> String {

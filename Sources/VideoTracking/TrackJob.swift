@@ -60,6 +60,7 @@ public final class TrackJob {
             if !(request.update || request.resume) && FileManager.default.fileExists(atPath: layout.summary.path) {
                 throw TrackError.previousRun(path: layout.root.path, keyframes: true)
             }
+            if request.update || request.resume { AtomicFile.removeLeftovers(in: layout.root) }
             resumeState = nil
         } else {
             resumeState = try ResumeState.check(request, layout: layout)

@@ -97,6 +97,9 @@ struct TrackRun<Model: Segmenting> {
                 work = .passThrough(frame)
             } else if let resumedThrough, frame.index <= resumedThrough {
                 work = .replay(frame)
+                // The camera-motion estimate of the first resumed frame compares with this one,
+                // as it did in the run that was stopped: a resumed run writes the same files.
+                if frame.index == resumedThrough { tracker.prime(frame.image) }
             } else {
                 let t0 = clock()
                 results = try tracker.step(frame.image)

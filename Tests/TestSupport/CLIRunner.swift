@@ -24,7 +24,8 @@ public enum CLIRunner {
 
     /// Output goes to files, not pipes, so a chatty child can never block on a full pipe.
     /// `executable` runs another tool (ffmpeg, ffprobe) the same way.
-    public static func run(_ arguments: [String], executable: URL? = nil, environment: [String: String] = [:]) throws -> Result {
+    public static func run(_ arguments: [String], executable: URL? = nil, environment: [String: String] = [:],
+                           workingDirectory: URL? = nil) throws -> Result {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
@@ -37,6 +38,7 @@ public enum CLIRunner {
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
         process.standardInput = FileHandle.nullDevice
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }

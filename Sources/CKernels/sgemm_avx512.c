@@ -15,15 +15,7 @@
 #include <string.h>
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-#include "gelu_avx512.h"
-
-#define MR CK_SGEMM_MR
-#define NR CK_SGEMM_NR
-#define KC CK_SGEMM_KC
-#define MC (MR * 16)
-
-#define TARGET __attribute__((target("avx512f,avx512dq")))
+#include "gemm_tile.h"
 
 int ck_sgemm_available(void) {
     static int cached = -1;
@@ -36,48 +28,9 @@ int ck_sgemm_available(void) {
     return cached;
 }
 
-static long min_l(long a, long b) { return a < b ? a : b; }
-
-// Lanes of one 16-float half of a 32-column panel that hold the first `cols` columns (cols may be
-// negative or past 16): the masks for a panel's two vectors are half_mask(c) and half_mask(c - 16).
-static __mmask16 half_mask(long cols) {
-    return cols >= 16 ? 0xFFFF : cols <= 0 ? 0 : (__mmask16)((1u << cols) - 1);
-}
-
 size_t ck_sgemm_packed_b_floats(long k, long n) {
     long panels = (n + NR - 1) / NR;
     return (size_t)panels * NR * (size_t)(k > 0 ? k : 1);
-}
-
-// dst[i][j] = src[j][i] for i < 16, j < rows (rows <= 16; rows <= j < width written as 0), rows
-// ldsrc / lddst floats apart: unpack pairs, then 4-lane groups, then 128-bit quarters twice.
-TARGET static void transpose16(const float *src, long ldsrc, long rows, float *dst, long lddst, long width) {
-    __m512 r[16], t[16];
-    for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_loadu_ps(src + i * ldsrc) : _mm512_setzero_ps();
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
-        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
-        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
-    }
-    __mmask16 m = (__mmask16)((1u << width) - 1);
-    for (int i = 0; i < 16; i++) _mm512_mask_storeu_ps(dst + i * lddst, m, r[i]);
 }
 
 // dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols: 16x16 register blocks, scalar edges.
@@ -171,24 +124,11 @@ TARGET static void pack_a(int transA, const float *a, long lda, long i0, long ro
 
 void ck_gelu_avx512(float *p, long n);
 
-// Where one MR x NR tile of C goes and what happens on the way.
-typedef struct {
-    float alpha, beta;
-    int first, last;              // first / last depth slice
-    long rows, cols;              // valid part of the tile
-    const float *row_bias;        // at the tile's first row, or NULL
-    const float *col_bias;        // at the tile's first column, or NULL
-    int gelu;
-} tile_store;
-
 // acc = A panel (ks x MR) · B panel (ks x NR); then C = alpha*acc + beta*C (+ biases) on the first
 // slice, C += alpha*acc on the others, and GELU in place after the last, while the tile is in L1.
 TARGET static void kernel_12x32(long ks, const float *restrict a, const float *restrict b,
                                 float *restrict c, long ldc, const tile_store *st) {
     long rows = st->rows;
-    float alpha = st->alpha, beta = st->beta;
-    int first = st->first;
-    __mmask16 m0 = half_mask(st->cols), m1 = half_mask(st->cols - 16);
     __m512 c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps(), c1a = _mm512_setzero_ps(), c1b = _mm512_setzero_ps();
     __m512 c2a = _mm512_setzero_ps(), c2b = _mm512_setzero_ps(), c3a = _mm512_setzero_ps(), c3b = _mm512_setzero_ps();
     __m512 c4a = _mm512_setzero_ps(), c4b = _mm512_setzero_ps(), c5a = _mm512_setzero_ps(), c5b = _mm512_setzero_ps();
@@ -231,40 +171,7 @@ TARGET static void kernel_12x32(long ks, const float *restrict a, const float *r
 #undef ROW
     __m512 acc[MR][2] = {{c0a, c0b}, {c1a, c1b}, {c2a, c2b}, {c3a, c3b}, {c4a, c4b}, {c5a, c5b},
                          {c6a, c6b}, {c7a, c7b}, {c8a, c8b}, {c9a, c9b}, {cAa, cAb}, {cBa, cBb}};
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    __m512 cb0 = _mm512_setzero_ps(), cb1 = _mm512_setzero_ps();
-    if (first && st->col_bias) {
-        cb0 = _mm512_maskz_loadu_ps(m0, st->col_bias);
-        cb1 = _mm512_maskz_loadu_ps(m1, st->col_bias + 16);
-    }
-    __m512 out[2 * MR];
-    for (long r = 0; r < rows; r++) {
-        float *row = c + r * ldc;
-        __m512 x0 = _mm512_mul_ps(acc[r][0], va), x1 = _mm512_mul_ps(acc[r][1], va);
-        if (!first) {
-            x0 = _mm512_add_ps(x0, _mm512_maskz_loadu_ps(m0, row));
-            x1 = _mm512_add_ps(x1, _mm512_maskz_loadu_ps(m1, row + 16));
-        } else {
-            if (beta != 0) {
-                // PyTorch semantics: beta == 0 ignores C entirely (NaNs in it included).
-                x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), x0);
-                x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), x1);
-            }
-            __m512 rb = _mm512_set1_ps(st->row_bias ? st->row_bias[r] : 0.0f);
-            x0 = _mm512_add_ps(x0, _mm512_add_ps(cb0, rb));
-            x1 = _mm512_add_ps(x1, _mm512_add_ps(cb1, rb));
-        }
-        out[2 * r] = x0;
-        out[2 * r + 1] = x1;
-    }
-    if (st->last && st->gelu) {
-        for (long r = 2 * rows; r < 2 * MR; r++) out[r] = _mm512_setzero_ps();
-        for (long g = 0; g < 2 * rows; g += CK_GELU_V) ck_gelu16xV(out + g);
-    }
-    for (long r = 0; r < rows; r++) {
-        _mm512_mask_storeu_ps(c + r * ldc, m0, out[2 * r]);
-        _mm512_mask_storeu_ps(c + r * ldc + 16, m1, out[2 * r + 1]);
-    }
+    store_tile(acc, c, ldc, st);
 }
 
 size_t ck_sgemm_packed_a_floats(long m, long k) {

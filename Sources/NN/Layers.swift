@@ -4,10 +4,11 @@ import Tensor
 /// `nn.Linear`: weight `[out, in]`, bias `[out]`.
 public final class Linear: Layer {
     /// Setting a new weight drops the packed copy; it is packed again on the next call.
-    public var weight: Tensor { didSet { packed.withLock { $0 = nil } } }
+    public var weight: Tensor { didSet { packed.withLock { $0 = [:] } } }
     public var bias: Tensor?
-    /// The weight packed for the GEMM kernel on first use (nil inside where there is no such kernel).
-    private let packed = Mutex<PackedOperand??>(nil)
+    /// The weight packed for the GEMM kernel on first use in each precision (`BLAS.precision`; a
+    /// nil value where there is no such kernel).
+    private let packed = Mutex<[Precision: PackedOperand?]>([:])
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
         weight = Tensor(zeros: [outFeatures, inFeatures])
@@ -21,10 +22,11 @@ public final class Linear: Layer {
 
     /// x: [..., in] -> [..., out]; `gelu` applies GELU in the product's own pass.
     public func callAsFunction(_ x: Tensor, gelu: Bool = false) -> Tensor {
+        let precision = BLAS.precision
         let w = packed.withLock { cached in
-            if case .some(let p) = cached { return p }
-            let p = PackedOperand.linearWeight(weight)
-            cached = .some(p)
+            if case .some(let p) = cached[precision] { return p }
+            let p = PackedOperand.linearWeight(weight, precision: precision)
+            cached[precision] = .some(p)
             return p
         }
         return x.linear(weight, bias, gelu: gelu, packedWeight: w)

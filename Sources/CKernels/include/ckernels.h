@@ -111,3 +111,22 @@ void ck_sgemm_prepacked(long m, long n, long k, float alpha, const float *packed
 
 /// dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols (register-blocked where AVX-512 is present).
 void ck_transpose(const float *src, long lds, long rows, long cols, float *dst, long ldd);
+
+// --- bf16 products (bgemm_avx512.c) --------------------------------------------------------
+// The same blocking and epilogue as the fp32 kernel, with op(A) and op(B) rounded to bf16 while
+// packing (round to nearest even) and accumulated in fp32 by vdpbf16ps. Only on CPUs with
+// AVX512_BF16 (ck_bgemm_available); the caller keeps fp32 elsewhere.
+#include <stdint.h>
+int ck_bgemm_available(void);
+
+/// 32-bit words (two bf16 each) needed to hold op(B) (k x n) packed.
+size_t ck_bgemm_packed_b_words(long k, long n);
+
+/// Packs NR-column panels [panel_begin, panel_end) of op(B) as bf16 pairs of consecutive depths.
+void ck_bgemm_pack_b(int transB, long k, long n, const float *b, long ldb, uint32_t *packed,
+                     long panel_begin, long panel_end);
+
+/// As ck_sgemm_packed, with op(A) converted to bf16 as it is packed; k > 0.
+void ck_bgemm_packed(int transA, long m, long n, long k, float alpha, const float *a, long lda,
+                     const uint32_t *packed, long panel_begin, long panel_end, float beta,
+                     float *c, long ldc, const ck_epilogue *epilogue);

@@ -23,7 +23,9 @@ int ck_bgemm_available(void) {
     static int cached = -1;
     if (cached < 0) {
         __builtin_cpu_init();
-        cached = ck_sgemm_available() && __builtin_cpu_supports("avx512bf16");
+        // STABLESAM_BF16=off behaves as a CPU without it (for the error path and comparisons).
+        const char *off = getenv("STABLESAM_BF16");
+        cached = ck_sgemm_available() && __builtin_cpu_supports("avx512bf16") && !(off && strcmp(off, "off") == 0);
     }
     return cached;
 }

@@ -35,7 +35,13 @@ struct Bench: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
+    @OptionGroup(title: "Precision") var precisionOptions: PrecisionOptions
+
     func run() throws {
+        try precisionOptions.run { try runInPrecision() }
+    }
+
+    private func runInPrecision() throws {
         BLAS.setThreads(threads)
         let sam = try ModelLoader.loadOrPreset(model)
         let peak = GemmPeak.measure()
@@ -145,6 +151,8 @@ enum GemmPeak {
 struct BenchReport: Codable {
     var model: String
     var threads: Int
+    /// `--precision`: the linear layers' products in fp32 or bf16.
+    var precision = BLAS.precision.rawValue
     /// Which SGEMM ran the products (the AVX-512 kernel, or OpenBLAS without AVX-512 or with
     /// STABLESAM_GEMM=openblas); the peak is that kernel's.
     var gemmKernel: String
@@ -155,7 +163,7 @@ struct BenchReport: Codable {
     var peakMemoryMB: Double
 
     func table() -> String {
-        var lines = ["model \(model), \(threads) threads, sgemm \(gemmKernel) peak \(String(format: "%.1f", gemmPeakGFLOPS)) GFLOP/s, peak memory \(String(format: "%.0f", peakMemoryMB)) MB",
+        var lines = ["model \(model), \(threads) threads, \(precision), sgemm \(gemmKernel) peak \(String(format: "%.1f", gemmPeakGFLOPS)) GFLOP/s, peak memory \(String(format: "%.0f", peakMemoryMB)) MB",
                      "stage                        ms        GFLOP   GFLOP/s   % of peak"]
         for s in stages {
             lines.append(s.name.padding(toLength: 24, withPad: " ", startingAt: 0)

@@ -103,7 +103,13 @@ struct Robustness: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
+    @OptionGroup(title: "Precision") var precisionOptions: PrecisionOptions
+
     func run() throws {
+        try precisionOptions.run { try runInPrecision() }
+    }
+
+    private func runInPrecision() throws {
         BLAS.setThreads(threads)
         let pairs = try RobustnessInput.pairs(images: images, masks: masks)
         let sam = try ModelLoader.load(model)

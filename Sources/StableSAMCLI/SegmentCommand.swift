@@ -34,6 +34,8 @@ struct Segment: ParsableCommand {
     @Option(help: "Output folder (created if missing).")
     var out: String
 
+    @OptionGroup(title: "Precision") var precisionOptions: PrecisionOptions
+
     @OptionGroup(title: "Stable-SAM")
     var pluginOptions: PluginOptions
 
@@ -58,6 +60,10 @@ struct Segment: ParsableCommand {
     }
 
     func run() throws {
+        try precisionOptions.run { try runInPrecision() }
+    }
+
+    private func runInPrecision() throws {
         BLAS.setThreads(threads)
         let modelURL = try ModelLoader.resolve(model)
         let rgb = try ImageReader.read(URL(fileURLWithPath: image))

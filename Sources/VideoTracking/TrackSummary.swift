@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 import Tracking
 import VideoIO
 
@@ -43,6 +44,8 @@ struct TrackSummary: Encodable {
     /// Stable-SAM plugin file and route mode; null for plain SAM.
     var plugin: String? = nil
     var route: String? = nil
+    /// `BLAS.precision` the run's products used (`--precision`): fp32 or bf16.
+    var precision = BLAS.precision.rawValue
     /// With adaptation: the plugin adapted to the start frame (the one the run used) and how.
     var adaptation: AdaptationSummary? = nil
     var settings: Settings

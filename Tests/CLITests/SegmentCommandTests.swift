@@ -54,6 +54,39 @@ struct SegmentCommandTests {
         #expect(abs(json.masks[0].predicted_iou - expectedIou) < 1e-3)
     }
 
+    @Test("--precision bf16 segments as fp32 does within bf16 rounding; without AVX512_BF16 it is a clear error")
+    func bf16Precision() throws {
+        let dir = try temporaryFolder("segment-bf16")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let image = try Self.fixtureImage(in: dir)
+        let stages = try SafetensorsFile(url: Fixtures.url("sam_tiny_win_stages.safetensors"))
+        let box = try stages.tensor(named: "case0.box").storage.map { String($0) }.joined(separator: ",")
+        func segment(_ precision: String, _ environment: [String: String] = [:]) throws -> (CLIRunner.Result, URL) {
+            let out = dir.appendingPathComponent(precision + environment.keys.joined())
+            let r = try CLIRunner.run(["segment", image.path, "--model", Fixtures.url("sam_tiny_win.pth").path, "--box", box,
+                                       "--precision", precision, "--out", out.path], environment: environment)
+            return (r, out)
+        }
+        let refused = try segment("bf16", ["STABLESAM_BF16": "off"])
+        #expect(refused.0.status != 0 && refused.0.stderr.contains("AVX512_BF16") && refused.0.stderr.contains("--precision fp32"),
+                "\(refused.0.stderr)")
+        guard BLAS.bf16Available else { return }
+        let (fp32, fp32Out) = try segment("fp32")
+        let (bf16, bf16Out) = try segment("bf16")
+        #expect(fp32.status == 0 && bf16.status == 0, "\(fp32.stderr) \(bf16.stderr)")
+        let a = try ImageReader.readGray(fp32Out.appendingPathComponent("mask.png")).pixels.map { $0 / 255 }
+        let b = try ImageReader.readGray(bf16Out.appendingPathComponent("mask.png")).pixels.map { $0 / 255 }
+        let iou = MaskMetrics.iou(a, b)
+        #expect(iou >= 0.9, "bf16 vs fp32 mask IoU \(iou)")
+        // The products really ran in bf16: the predicted IoU moves by bf16's rounding, not by nothing.
+        func predicted(_ out: URL) throws -> Double {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("result.json"))) as! [String: Any]
+            return ((json["masks"] as! [[String: Any]])[0]["predicted_iou"] as! NSNumber).doubleValue
+        }
+        let shift = abs(try predicted(fp32Out) - predicted(bf16Out))
+        #expect(shift > 1e-5 && shift < 0.05, "predicted IoU moved by \(shift)")
+    }
+
     @Test("multimask writes one PNG per candidate and picks the best as mask.png")
     func multimask() throws {
         let dir = try temporaryFolder("segment-mm")

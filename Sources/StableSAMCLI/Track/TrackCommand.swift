@@ -48,6 +48,8 @@ struct Track: ParsableCommand {
     @Option(help: "SAM checkpoint (.pth or .safetensors), a downloaded registry name (see `stablesam models`), or 'default': the small bundled model, for the bundled clips and demos.")
     var model: String = ModelLoader.defaultSpec
 
+    @OptionGroup(title: "Precision") var precisionOptions: PrecisionOptions
+
     @OptionGroup var pluginOptions: PluginOptions
 
     @OptionGroup var adaptOptions: AdaptOptions
@@ -120,6 +122,10 @@ struct Track: ParsableCommand {
     }
 
     func run() throws {
+        try precisionOptions.run { try runInPrecision() }
+    }
+
+    private func runInPrecision() throws {
         let plan = try prompts.map { try KeyframePlan.read(path: $0) }
         let specs = plan == nil ? try objectSpecs() : []
         // Read before anything is loaded or created, so a bad file costs nothing and leaves no folder.

@@ -50,6 +50,8 @@ public final class ViTAttention: Layer {
         let chunk = max(1, min(n, queryChunk))
         let relCount = rh == nil ? 0 : n * (h + w)
         var out = Tensor(zeros: [heads, n, hd])
+        // Read here: the problems run on worker threads, which do not see the task's setting.
+        let precision = BLAS.precision
         qkvT.withUnsafeBufferPointer { all in
             out.withUnsafeMutableBufferPointer { o in
                 let src = SendableConstPointer(all.baseAddress!), dst = SendablePointer(o.baseAddress!)
@@ -61,8 +63,8 @@ public final class ViTAttention: Layer {
                     if let rh, let rw {
                         decomposedRelPos(q: q, h: h, w: w, hd: hd, rh: rh, rw: rw, relH: relH, relW: relW)
                     }
-                    let keys = PackedOperand(transB: true, k: hd, n: n, b: k, ldb: hd)
-                    let values = PackedOperand(k: n, n: hd, b: v, ldb: hd)
+                    let keys = PackedOperand(transB: true, k: hd, n: n, b: k, ldb: hd, precision: precision)
+                    let values = PackedOperand(k: n, n: hd, b: v, ldb: hd, precision: precision)
                     for r0 in stride(from: 0, to: n, by: chunk) {
                         let rows = min(chunk, n - r0)
                         BLAS.sgemm(m: rows, packed: keys, alpha: scale, a: q + r0 * hd, lda: hd, c: scratch, ldc: n,

@@ -15,9 +15,10 @@ public final class PackedOperand: @unchecked Sendable {
     /// `b` must stay valid while this object is used: it is read again where the kernel is absent.
     public init(transB: Bool = false, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, precision: Precision = .fp32) {
         (self.k, self.n, self.transB, self.source, self.ldb) = (k, n, transB, b, ldb)
-        self.precision = precision
-        if precision == .bf16 {
-            precondition(BLAS.bf16Available, "bf16 products need AVX512_BF16 (check with BLAS.check first)")
+        // bf16 where the CPU has it (the CLI refuses --precision bf16 elsewhere; a library caller
+        // on such a CPU gets fp32).
+        self.precision = precision == .bf16 && BLAS.bf16Available ? .bf16 : .fp32
+        if self.precision == .bf16 {
             let p = UnsafeMutablePointer<UInt32>.allocate(capacity: ck_bgemm_packed_b_words(k, n))
             ck_bgemm_pack_b(transB ? 1 : 0, k, n, b, ldb, p, 0, (n + Int(CK_SGEMM_NR) - 1) / Int(CK_SGEMM_NR))
             packedBF16 = p

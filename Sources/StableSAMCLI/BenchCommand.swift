@@ -72,12 +72,15 @@ struct Bench: ParsableCommand {
             _ = try? predictor.predict(box, multimask: false)
         }
         sam.plugin = nil
+        let agreement = BLAS.precision == .bf16 && !decoderOnly
+            ? try PrecisionAgreement.measure(sam: sam, input: input, embedding: embedding, box: box) : nil
 
-        let report = BenchReport(model: model, threads: threads, gemmKernel: BLAS.kernelName, gemmPeakGFLOPS: peak,
+        var report = BenchReport(model: model, threads: threads, gemmKernel: BLAS.kernelName, gemmPeakGFLOPS: peak,
                                  stages: stages + [decoder.named("prompt+decoder+upscale"),
                                                    withPlugin.named("... + Stable-SAM plugin")],
                                  pluginOverheadPercent: 100 * (ratio - 1),
                                  peakMemoryMB: ProcessMemory.peakResidentMB())
+        report.bf16Agreement = agreement
         print(json ? report.json() : report.table())
     }
 }
@@ -161,6 +164,8 @@ struct BenchReport: Codable {
     /// Time the plugin adds to the prompt+decoder+upscale stage, in percent of that stage.
     var pluginOverheadPercent: Double
     var peakMemoryMB: Double
+    /// With `--precision bf16`: how far the bf16 answer is from fp32's on the same input.
+    var bf16Agreement: PrecisionAgreement? = nil
 
     func table() -> String {
         var lines = ["model \(model), \(threads) threads, \(precision), sgemm \(gemmKernel) peak \(String(format: "%.1f", gemmPeakGFLOPS)) GFLOP/s, peak memory \(String(format: "%.0f", peakMemoryMB)) MB",
@@ -170,6 +175,9 @@ struct BenchReport: Codable {
                 + String(format: "%10.1f %12.2f %9.1f %10.1f", s.medianMs, s.gflop, s.gflops, 100 * s.gflops / gemmPeakGFLOPS))
         }
         lines.append(String(format: "Stable-SAM plugin adds %.1f%% to the decoder stage (median of per-pair ratios, runs alternated)", pluginOverheadPercent))
+        if let a = bf16Agreement {
+            lines.append(String(format: "bf16 vs fp32: image embedding relative error %.2e, box mask IoU %.4f", a.embeddingRelativeError, a.maskIoU))
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -177,5 +185,34 @@ struct BenchReport: Codable {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: (try? enc.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}
+
+/// bf16 against fp32 on the bench's own input: the image embedding's relative error
+/// (‖bf16 - fp32‖ / ‖fp32‖) and the box's mask IoU (logits > 0 at the model's input size), each
+/// model running its whole pipeline in its own precision.
+struct PrecisionAgreement: Codable {
+    var embeddingRelativeError: Double
+    var maskIoU: Double
+
+    static func measure(sam: Sam, input: Tensor, embedding bf16: Tensor, box: Prompt) throws -> PrecisionAgreement {
+        let fp32 = BLAS.$precision.withValue(.fp32) { sam.imageEncoder(input) }
+        var diff = 0.0, norm = 0.0
+        for (x, y) in zip(bf16.storage, fp32.storage) {
+            diff += Double(x - y) * Double(x - y)
+            norm += Double(y) * Double(y)
+        }
+        let s = sam.config.imgSize
+        func mask(_ embedding: Tensor, _ precision: Precision) throws -> [Bool] {
+            try BLAS.$precision.withValue(precision) {
+                let predictor = Predictor(model: sam)
+                predictor.setEmbedding(embedding, originalSize: (s, s))
+                return try predictor.predict(box, multimask: false).logits.storage.map { $0 > 0 }
+            }
+        }
+        let a = try mask(bf16, .bf16), b = try mask(fp32, .fp32)
+        let inter = zip(a, b).filter { $0 && $1 }.count, union = zip(a, b).filter { $0 || $1 }.count
+        return PrecisionAgreement(embeddingRelativeError: (diff / max(norm, 1e-30)).squareRoot(),
+                                  maskIoU: union == 0 ? 1 : Double(inter) / Double(union))
     }
 }

@@ -154,17 +154,6 @@ BF16_TARGET static void kernel_bf16_12x32(long kp, const uint32_t *restrict a, c
     store_tile(acc, c, ldc, st);
 }
 
-static tile_store btile(float alpha, float beta, long s0, long ks, long k, long row0, long rows, long col0, long cols,
-                        const ck_epilogue *ep) {
-    tile_store st = {alpha, beta, s0 == 0, s0 + ks >= k, rows, cols, NULL, NULL, 0};
-    if (ep) {
-        st.row_bias = ep->row_bias ? ep->row_bias + row0 : NULL;
-        st.col_bias = ep->col_bias ? ep->col_bias + col0 : NULL;
-        st.gelu = ep->gelu;
-    }
-    return st;
-}
-
 static _Thread_local uint32_t *a_words;
 
 BF16_TARGET void ck_bgemm_packed(int transA, long m, long n, long k, float alpha, const float *a, long lda,
@@ -182,8 +171,8 @@ BF16_TARGET void ck_bgemm_packed(int transA, long m, long n, long k, float alpha
             for (long j = panel_begin; j < panel_end; j++) {
                 const uint32_t *bp = slice + j * kp * NR;
                 for (long p = 0; p < mb; p += MR) {
-                    tile_store st = btile(alpha, beta, s0, ks, k, i0 + p, min_l(MR, mb - p), j * NR,
-                                          min_l(NR, n - j * NR), ep);
+                    tile_store st = tile(alpha, beta, s0, ks, k, i0 + p, min_l(MR, mb - p), j * NR,
+                                         min_l(NR, n - j * NR), ep);
                     kernel_bf16_12x32(kp, a_words + p * kp, bp, c + (i0 + p) * ldc + j * NR, ldc, &st);
                 }
             }

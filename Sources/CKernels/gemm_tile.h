@@ -63,6 +63,17 @@ typedef struct {
     int gelu;
 } tile_store;
 
+static inline tile_store tile(float alpha, float beta, long s0, long ks, long k, long row0, long rows, long col0, long cols,
+                       const ck_epilogue *ep) {
+    tile_store st = {alpha, beta, s0 == 0, s0 + ks >= k, rows, cols, NULL, NULL, 0};
+    if (ep) {
+        st.row_bias = ep->row_bias ? ep->row_bias + row0 : NULL;
+        st.col_bias = ep->col_bias ? ep->col_bias + col0 : NULL;
+        st.gelu = ep->gelu;
+    }
+    return st;
+}
+
 // acc (rows x 2 vectors) -> C: C = alpha*acc + beta*C (+ biases) on the first depth slice,
 // C += alpha*acc on the others, and GELU in place after the last, while the tile is in L1.
 TARGET static inline __attribute__((always_inline)) void store_tile(__m512 acc[MR][2], float *restrict c, long ldc,

@@ -188,17 +188,6 @@ void ck_sgemm_pack_a(int transA, long m, long k, const float *a, long lda, float
     }
 }
 
-static tile_store tile(float alpha, float beta, long s0, long ks, long k, long row0, long rows, long col0, long cols,
-                       const ck_epilogue *ep) {
-    tile_store st = {alpha, beta, s0 == 0, s0 + ks >= k, rows, cols, NULL, NULL, 0};
-    if (ep) {
-        st.row_bias = ep->row_bias ? ep->row_bias + row0 : NULL;
-        st.col_bias = ep->col_bias ? ep->col_bias + col0 : NULL;
-        st.gelu = ep->gelu;
-    }
-    return st;
-}
-
 // k == 0: C = beta·C plus the epilogue, for columns [col0, col1).
 static void scale_only(long m, long col0, long col1, float beta, float *c, long ldc, const ck_epilogue *ep) {
     for (long i = 0; i < m; i++) {

@@ -73,23 +73,37 @@ extension BLAS {
         _ packed: UnsafePointer<Float>, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
         workers: Int, epilogue: GemmEpilogue
     ) {
+        let pp = SendableConstPointer(packed)
+        splitPacked(transA, m, n, k, a, lda, c, ldc, workers: workers, epilogue: epilogue) { rows, a, panels, c, e in
+            ck_sgemm_packed(transA ? 1 : 0, rows, n, k, alpha, a, lda, pp.pointer, panels.lowerBound, panels.upperBound,
+                            beta, c, ldc, &e)
+        }
+    }
+
+    /// One product of C (rows, op(A) and C at its first row, column panels, epilogue at its block).
+    typealias PackedBlock = @Sendable (Int, UnsafePointer<Float>, Range<Int>, UnsafeMutablePointer<Float>,
+                                       inout ck_epilogue) -> Void
+
+    /// How a product with op(B) packed is split: row blocks, or column panels when C has too few
+    /// rows for every worker, handed out dynamically; the fp32 and bf16 kernels share it.
+    static func splitPacked(
+        _ transA: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, workers: Int, epilogue: GemmEpilogue, block: PackedBlock
+    ) {
         let mr = Int(CK_SGEMM_MR), nr = Int(CK_SGEMM_NR)
         let panels = (n + nr - 1) / nr, rowBlocks = (m + mr - 1) / mr
         let split = worthSplitting(m, n, k, workers: workers)
-        let (ap, cp, pp) = (SendableConstPointer(a), SendablePointer(c), SendableConstPointer(packed))
+        let (ap, cp) = (SendableConstPointer(a), SendablePointer(c))
         if !split || rowBlocks >= 2 * workers {
             Parallel.forEach(rowBlocks, grain: split ? 1 : rowBlocks, workers: workers, chunksPerWorker: 4) { blocks in
                 let r0 = blocks.lowerBound * mr, rows = min(blocks.upperBound * mr, m) - r0
-                let aBlock = ap.pointer + (transA ? r0 : r0 * lda)
                 var e = epilogue.offset(row: r0, column: 0).c
-                ck_sgemm_packed(transA ? 1 : 0, rows, n, k, alpha, aBlock, lda, pp.pointer, 0, panels, beta,
-                                cp.pointer + r0 * ldc, ldc, &e)
+                block(rows, ap.pointer + (transA ? r0 : r0 * lda), 0..<panels, cp.pointer + r0 * ldc, &e)
             }
         } else {
             Parallel.forEach(panels, grain: 1, workers: workers, chunksPerWorker: 4) { r in
                 var e = epilogue.c
-                ck_sgemm_packed(transA ? 1 : 0, m, n, k, alpha, ap.pointer, lda, pp.pointer, r.lowerBound,
-                                r.upperBound, beta, cp.pointer, ldc, &e)
+                block(m, ap.pointer, r, cp.pointer, &e)
             }
         }
     }

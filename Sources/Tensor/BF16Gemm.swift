@@ -29,29 +29,15 @@ extension BLAS {
         if precision == .bf16 && !bf16Available { throw PrecisionError() }
     }
 
-    /// The product with a bf16-packed op(B), split across the workers as `runPacked` splits fp32.
+    /// The product with a bf16-packed op(B), split across the workers as fp32's is.
     static func runPackedBF16(
         _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
         _ packed: UnsafePointer<UInt32>, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
         workers: Int, epilogue: GemmEpilogue
     ) {
-        let mr = Int(CK_SGEMM_MR), nr = Int(CK_SGEMM_NR)
-        let panels = (n + nr - 1) / nr, rowBlocks = (m + mr - 1) / mr
-        let split = worthSplitting(m, n, k, workers: workers)
-        let (ap, cp, pp) = (SendableConstPointer(a), SendablePointer(c), SendableConstPointer(packed))
-        if !split || rowBlocks >= 2 * workers {
-            Parallel.forEach(rowBlocks, grain: split ? 1 : rowBlocks, workers: workers, chunksPerWorker: 4) { blocks in
-                let r0 = blocks.lowerBound * mr, rows = min(blocks.upperBound * mr, m) - r0
-                var e = epilogue.offset(row: r0, column: 0).c
-                ck_bgemm_packed(0, rows, n, k, alpha, ap.pointer + r0 * lda, lda, pp.pointer, 0, panels, beta,
-                                cp.pointer + r0 * ldc, ldc, &e)
-            }
-        } else {
-            Parallel.forEach(panels, grain: 1, workers: workers, chunksPerWorker: 4) { r in
-                var e = epilogue.c
-                ck_bgemm_packed(0, m, n, k, alpha, ap.pointer, lda, pp.pointer, r.lowerBound, r.upperBound, beta,
-                                cp.pointer, ldc, &e)
-            }
+        let pp = SendableConstPointer(packed)
+        splitPacked(false, m, n, k, a, lda, c, ldc, workers: workers, epilogue: epilogue) { rows, a, panels, c, e in
+            ck_bgemm_packed(0, rows, n, k, alpha, a, lda, pp.pointer, panels.lowerBound, panels.upperBound, beta, c, ldc, &e)
         }
     }
 }

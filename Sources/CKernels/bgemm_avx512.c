@@ -50,7 +50,17 @@ size_t ck_bgemm_packed_b_words(long k, long n) {
     return (size_t)panels * NR * (rows > 0 ? rows : 1);
 }
 
-void ck_bgemm_pack_b(int transB, long k, long n, const float *b, long ldb, uint32_t *packed,
+// Two rows of row-major op(B) (depths k, k+1), 16 columns, as 16 words of (k, k+1) pairs: both
+// rows rounded in one conversion (row k in the low 16 bf16, row k+1 in the high), then the
+// 16-bit lanes interleaved.
+BF16_TARGET static inline void pair_rows16(const float *row0, const float *row1, uint32_t *dst) {
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                                23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(row1), _mm512_loadu_ps(row0));
+    _mm512_storeu_si512((void *)dst, _mm512_permutexvar_epi16(interleave, (__m512i)v));
+}
+
+BF16_TARGET void ck_bgemm_pack_b(int transB, long k, long n, const float *b, long ldb, uint32_t *packed,
                      long panel_begin, long panel_end) {
     long panels = (n + NR - 1) / NR;
     for (long s0 = 0; s0 < k; s0 += KC) {
@@ -59,7 +69,14 @@ void ck_bgemm_pack_b(int transB, long k, long n, const float *b, long ldb, uint3
         for (long j = panel_begin; j < panel_end; j++) {
             uint32_t *dst = slice + j * kp * NR;
             long c0 = j * NR, cols = min_l(NR, n - c0);
-            for (long q = 0; q < kp; q++) {
+            // Row-major op(B) (activations: a convolution's columns) with a whole panel: vectors.
+            long vectorPairs = !transB && cols == NR ? ks / 2 : 0;
+            for (long q = 0; q < vectorPairs; q++) {
+                const float *r0 = b + (s0 + 2 * q) * ldb + c0;
+                pair_rows16(r0, r0 + ldb, dst + q * NR);
+                pair_rows16(r0 + 16, r0 + ldb + 16, dst + q * NR + 16);
+            }
+            for (long q = vectorPairs; q < kp; q++) {
                 long k0 = s0 + 2 * q;
                 int second = 2 * q + 1 < ks;
                 for (long c = 0; c < NR; c++) {

@@ -29,6 +29,50 @@ extension BLAS {
         if precision == .bf16 && !bf16Available { throw PrecisionError() }
     }
 
+    /// A whole product in bf16: op(B) packed (in parallel by panels), then split as fp32's is.
+    static func bf16Gemm(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, workers: Int, epilogue: GemmEpilogue
+    ) {
+        flops.add(2 * m * n * k, ordering: .relaxed)
+        let nr = Int(CK_SGEMM_NR)
+        let panels = (n + nr - 1) / nr
+        if m <= 512, n > m {
+            // Few rows, many columns (a 1x1 convolution over a large plane): as fp32's wideGemm,
+            // each worker packs a column chunk of about 1 MB, which stays in its L2, and runs every
+            // row against it, instead of streaming all of op(B) through memory once more.
+            var chunkPanels = max(1, (1 << 18) / max(k, 1) / nr)
+            if workers > 1 { chunkPanels = max(1, min(chunkPanels, panels / (4 * workers))) }
+            let chunkColumns = chunkPanels * nr, chunks = (panels + chunkPanels - 1) / chunkPanels
+            let (ap, bp, cp) = (SendableConstPointer(a), SendableConstPointer(b), SendablePointer(c))
+            Parallel.forEach(chunks, grain: workers > 1 ? 1 : chunks, workers: workers, chunksPerWorker: 4) { range in
+                let buffer = UnsafeMutablePointer<UInt32>.allocate(capacity: ck_bgemm_packed_b_words(k, chunkColumns))
+                defer { buffer.deallocate() }
+                for chunk in range {
+                    let c0 = chunk * chunkColumns, cols = min(chunkColumns, n - c0), chunkPanelCount = (cols + nr - 1) / nr
+                    ck_bgemm_pack_b(transB ? 1 : 0, k, cols, bp.pointer + (transB ? c0 * ldb : c0), ldb, buffer, 0, chunkPanelCount)
+                    var e = epilogue.offset(row: 0, column: c0).c
+                    ck_bgemm_packed(transA ? 1 : 0, m, cols, k, alpha, ap.pointer, lda, buffer, 0, chunkPanelCount, beta,
+                                    cp.pointer + c0, ldc, &e)
+                }
+            }
+            return
+        }
+        let words = ck_bgemm_packed_b_words(k, n)
+        let packed = UnsafeMutablePointer<UInt32>.allocate(capacity: words)
+        defer { packed.deallocate() }
+        let (bp, pp) = (SendableConstPointer(b), SendablePointer(packed))
+        Parallel.forEach(panels, grain: words >= 1 << 16 ? 8 : panels, workers: workers) { r in
+            ck_bgemm_pack_b(transB ? 1 : 0, k, n, bp.pointer, ldb, pp.pointer, r.lowerBound, r.upperBound)
+        }
+        let cpp = SendableConstPointer(UnsafePointer(packed))
+        splitPacked(transA, m, n, k, a, lda, c, ldc, workers: workers, epilogue: epilogue) { rows, a, panels, c, e in
+            ck_bgemm_packed(transA ? 1 : 0, rows, n, k, alpha, a, lda, cpp.pointer, panels.lowerBound, panels.upperBound,
+                            beta, c, ldc, &e)
+        }
+    }
+
     /// The product with a bf16-packed op(B), split across the workers as fp32's is.
     static func runPackedBF16(
         _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,

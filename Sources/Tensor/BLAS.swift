@@ -35,6 +35,12 @@ public enum BLAS {
         _ = singleThreadedOpenBLAS
         let workers = serial ? 1 : threads
         if ownKernel, m > 0, n > 0 {
+            // bf16 for products large enough to pay for converting op(B) (a convolution's columns);
+            // small ones (the decoder's tokens) stay fp32.
+            if k > 0, m * n * k >= 1 << 20, precision == .bf16, bf16Available {
+                bf16Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers: workers, epilogue: epilogue)
+                return
+            }
             packedGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers: workers,
                        epilogue: epilogue)
             return

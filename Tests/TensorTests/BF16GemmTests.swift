@@ -82,6 +82,50 @@ struct BF16GemmTests {
         #expect(c.k < 2 || worstShare > 0x1p-14, "\(c): largest error \(worstShare) of Σ|a||b| looks like fp32")
     }
 
+    @Test("general products run in bf16 under BLAS.precision bf16 (convolution columns, transposed operands)",
+          arguments: [(false, false, 70), (false, true, 70), (true, false, 70), (true, true, 70), (false, false, 600), (true, true, 600)])
+    func generalProducts(transA: Bool, transB: Bool, m: Int) throws {
+        // m x 113 x 261: full and partial 32-column panels and an odd depth slice, above the bf16 size
+        // threshold; 70 rows take the few-rows path (column chunks), 600 the row-block one.
+        let (n, k) = (96 + 17, 261)
+        let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 5, ldc = n + 2
+        let a = values(count: (transA ? k : m) * lda, seed: 31), b = values(count: (transB ? n : k) * ldb, seed: 32)
+        let bias = values(count: m, seed: 33)
+        func run(_ precision: Precision) -> [Float] {
+            var out = [Float](repeating: 0, count: m * ldc)
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in bias.withUnsafeBufferPointer { rb in
+                out.withUnsafeMutableBufferPointer { cp in
+                    BLAS.$precision.withValue(precision) {
+                        BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: ap.baseAddress!, lda: lda,
+                                   b: bp.baseAddress!, ldb: ldb, c: cp.baseAddress!, ldc: ldc,
+                                   epilogue: GemmEpilogue(rowBias: rb.baseAddress!))
+                    }
+                }
+            } } }
+            return out
+        }
+        let out = run(.bf16)
+        var worst = 0.0, worstShare = 0.0
+        for i in 0 ..< m {
+            for j in 0 ..< n {
+                var exact = Double(bias[i]), magnitude = 0.0
+                for p in 0 ..< k {
+                    let x = Double(transA ? a[p * lda + i] : a[i * lda + p]), y = Double(transB ? b[j * ldb + p] : b[p * ldb + j])
+                    exact += x * y
+                    magnitude += abs(x * y)
+                }
+                let error = abs(Double(out[i * ldc + j]) - exact)
+                worst = max(worst, error / (Self.bound(k: k) * magnitude + 1e-6 * (abs(exact) + 1)))
+                worstShare = max(worstShare, error / magnitude)
+            }
+        }
+        #expect(worst <= 1, "tA=\(transA) tB=\(transB): error reaches \(worst)x the bf16 bound")
+        #expect(worstShare > 0x1p-14, "tA=\(transA) tB=\(transB): largest error \(worstShare) of Σ|a||b| looks like fp32")
+        // Under the default precision the same call is fp32.
+        let fp32 = run(.fp32)
+        #expect(zip(fp32, out).contains { $0 != $1 })
+    }
+
     @Test("a linear layer packs its weight once per precision and runs bf16 only when asked")
     func linearPrecision() {
         let x = Tensor(shape: [20, 300], storage: values(count: 6000, seed: 21))

@@ -83,8 +83,12 @@ struct KeyframeHandover {
     static let minimum = 0.5
 
     private var curves: [GapKey: [(distance: Int, agreement: Double)]] = [:]
+    /// Each gap's hand-over, settled on its first request: the merge asks once per frame of the
+    /// gap, and filtering the gap's curve every time made a gap cost its length squared.
+    private let settled = Settled()
 
     struct GapKey: Hashable { let object: Int, start: Int }
+    private final class Settled { var values: [GapKey: Int] = [:] }
 
     /// How much two answers agree: IoU of the masks; 1 when neither is tracked, 0 when one is.
     static func agreement(_ a: ObjectFrame, _ b: ObjectFrame) -> Double {
@@ -100,16 +104,22 @@ struct KeyframeHandover {
     }
 
     mutating func add(object: Int, gapStart: Int, frame: Int, forward: ObjectFrame, backward: ObjectFrame) {
-        curves[GapKey(object: object, start: gapStart), default: []]
-            .append((frame - gapStart, Self.agreement(forward, backward)))
+        let key = GapKey(object: object, start: gapStart)
+        curves[key, default: []].append((frame - gapStart, Self.agreement(forward, backward)))
+        settled.values[key] = nil
     }
 
     /// The hand-over of the gap from keyframe `start` to keyframe `end`, as a distance from `start`.
     func handover(object: Int, start: Int, end: Int) -> Int {
+        let key = GapKey(object: object, start: start)
+        if let known = settled.values[key] { return known }
         let middle = (end - start) / 2 + 1   // where `nearer` hands over
-        guard let curve = curves[GapKey(object: object, start: start)],
-              let best = curve.map(\.agreement).max(), best >= Self.minimum else { return middle }
-        let near = curve.filter { $0.agreement >= best - Self.tolerance }
-        return near.min { abs($0.distance - middle) < abs($1.distance - middle) }!.distance
+        var answer = middle
+        if let curve = curves[key], let best = curve.map(\.agreement).max(), best >= Self.minimum {
+            let near = curve.filter { $0.agreement >= best - Self.tolerance }
+            answer = near.min { abs($0.distance - middle) < abs($1.distance - middle) }!.distance
+        }
+        settled.values[key] = answer
+        return answer
     }
 }

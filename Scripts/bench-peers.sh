@@ -3,7 +3,10 @@
 # seeded random weights, inputs and thread counts, interleaved, and checks that their outputs agree.
 #
 #   Scripts/bench-peers.sh [--models vit_b,vit_t] [--reps N] [--threads N] [--out DIR]
-#                          [--decoder-runs N] [--no-ort-profile]
+#                          [--decoder-runs N] [--no-ort-profile] [--bf16]
+#
+# --bf16 adds PyTorch under bf16 autocast (oneDNN's AVX512_BF16 kernels) and StableSAM
+# --precision bf16 to the interleaved engines, with their ratios to ONNX Runtime fp32.
 #
 # Environment:
 #   PYTHON=/path/to/python   reuse an existing environment that already has the pins of

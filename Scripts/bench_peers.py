@@ -228,24 +228,35 @@ def cmd_worker(args):
     work = Path(args.work) / args.model
     x = timing_input()
     boxes = boxes_1024(BOX)
-    if args.engine == "torch":
+    if args.engine in ("torch", "torch-bf16"):
+        import contextlib
         import torch
         torch.set_num_threads(args.threads)
+        # bf16: torch.autocast on the CPU (oneDNN runs the matmuls and convolutions with AVX512_BF16).
+        precision = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if args.engine == "torch-bf16" \
+            else contextlib.nullcontext
         sam = build_model(args.model, work / "model.pth")
         predictor = predictor_class(args.model)(sam)
         xt = torch.from_numpy(x)
         box = np.array(BOX)
+        boxes_torch = predictor.transform.apply_boxes_torch(torch.as_tensor(box[None], dtype=torch.float), ORIG_HW)
         state = {}
 
         def encoder():
-            with torch.no_grad():
-                state["emb"] = sam.image_encoder(xt)
+            with torch.no_grad(), precision():
+                state["emb"] = sam.image_encoder(xt).float()
 
         def decoder():
             # What SamPredictor.set_image leaves behind, with the embedding just computed.
             predictor.features, predictor.is_image_set = state["emb"], True
             predictor.original_size, predictor.input_size = ORIG_HW, ORIG_HW
-            predictor.predict(box=box, multimask_output=False)
+            if args.engine == "torch-bf16":
+                # predict() converts its bf16 outputs to numpy, which numpy cannot hold: the same
+                # path one step earlier (predict_torch), its outputs left as tensors.
+                with precision():
+                    predictor.predict_torch(None, None, boxes=boxes_torch, multimask_output=False)
+            else:
+                predictor.predict(box=box, multimask_output=False)
 
         versions = dict(torch=torch.__version__, threads=torch.get_num_threads())
     elif args.engine == "ort":
@@ -262,7 +273,7 @@ def cmd_worker(args):
 
         versions = dict(onnxruntime=ort.__version__)
     else:
-        raise SystemExit("engine must be torch or ort")
+        raise SystemExit("engine must be torch, torch-bf16 or ort")
 
     encoder(); decoder(); decoder()   # warm-up
     print(json.dumps(dict(ready=True, **versions)), flush=True)
@@ -345,9 +356,9 @@ class Worker:
         self.p.wait()
 
 
-def stablesam_rep(args, model, env):
+def stablesam_rep(args, model, env, precision="fp32"):
     cmd = [args.stablesam, "bench", "--model", str(Path(args.work) / model / "model.pth"), "--runs", "1",
-           "--threads", str(args.threads), "--json"]
+           "--threads", str(args.threads), "--precision", precision, "--json"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     r = json.loads(out)
     st = {s["name"]: s for s in r["stages"]}
@@ -400,10 +411,16 @@ def cmd_run(args):
 
         workers = {"PyTorch": Worker("torch", model, args, env), "ONNX Runtime": Worker("ort", model, args, env)}
         engines = {"PyTorch": [], "ONNX Runtime": [], "StableSAM": []}
+        if args.bf16:
+            workers["PyTorch bf16"] = Worker("torch-bf16", model, args, env)
+            engines.update({"PyTorch bf16": [], "StableSAM bf16": []})
         loads = []
         for rep in range(args.reps):
             for name in engines:
-                r = stablesam_rep(args, model, env) if name == "StableSAM" else workers[name].ask("rep")
+                if name.startswith("StableSAM"):
+                    r = stablesam_rep(args, model, env, "bf16" if name.endswith("bf16") else "fp32")
+                else:
+                    r = workers[name].ask("rep")
                 engines[name].append(r)
                 log(f"[{model}] rep {rep + 1}/{args.reps} {name:13s} encoder {r[STAGES[0]]:9.1f} ms   "
                     f"decoder {r[STAGES[1]]:7.1f} ms")
@@ -425,6 +442,10 @@ def cmd_run(args):
                              roofline_pct=100 * gflop / (med["StableSAM"] / 1e3) / peak,
                              roofline_pct_peers={e: 100 * gflop / (med[e] / 1e3) / peak
                                                  for e in ("PyTorch", "ONNX Runtime")})
+            if args.bf16:
+                stages[s].update(bf16_ratio_vs_ort=med["StableSAM bf16"] / med["ONNX Runtime"],
+                                 bf16_ratio_vs_pytorch_bf16=med["StableSAM bf16"] / med["PyTorch bf16"],
+                                 bf16_ratio_vs_fp32=med["StableSAM bf16"] / med["StableSAM"])
         results[model] = dict(stages=stages, gemm_peak_gflops=peak, check=check, load_1min_per_rep=loads,
                               peak_rss_mb={e: statistics.median(r["peak_rss_mb"] for r in rs) for e, rs in engines.items()},
                               plugin_stage_ms=statistics.median(r["plugin stage ms"] for r in ours),
@@ -465,6 +486,18 @@ def markdown(s):
                      f"{m['StableSAM']:.1f} | {st['ratio_vs_ort']:.2f}x | {st['ratio_vs_pytorch']:.2f}x | "
                      f"{st['roofline_pct']:.0f}% |")
     L.append("")
+    if any("bf16_ratio_vs_ort" in st for r in s["models"].values() for st in r["stages"].values()):
+        L += ["bf16 (`--bf16`: PyTorch under torch.autocast(\"cpu\", bfloat16), StableSAM `--precision bf16`), "
+              "in the same interleaved run:", "",
+              "| stage | PyTorch bf16 ms | StableSAM bf16 ms | vs ORT fp32 | vs PyTorch bf16 | vs StableSAM fp32 |",
+              "|---|---:|---:|---:|---:|---:|"]
+        for model, r in s["models"].items():
+            for stage, st in r["stages"].items():
+                m = st["median_ms"]
+                L.append(f"| {NAMES.get(model, model)} {stage} | {m['PyTorch bf16']:.1f} | {m['StableSAM bf16']:.1f} | "
+                         f"{st['bf16_ratio_vs_ort']:.2f}x | {st['bf16_ratio_vs_pytorch_bf16']:.2f}x | "
+                         f"{st['bf16_ratio_vs_fp32']:.2f}x |")
+        L.append("")
     L.append("Ratio = StableSAM time / peer time (below 1 = faster). Roofline = GEMM FLOPs / measured sgemm peak "
              "(both from `stablesam bench --json`).")
     L.append("")
@@ -520,6 +553,8 @@ def main():
     pr.add_argument("--stablesam", required=True, help="the stablesam binary")
     pr.add_argument("--out", default=str(REPO / ".build-bench" / "results"))
     pr.add_argument("--no-ort-profile", dest="ort_profile", action="store_false")
+    pr.add_argument("--bf16", action="store_true",
+                    help="also PyTorch with bf16 autocast and StableSAM --precision bf16, interleaved with the rest")
     args = p.parse_args()
     {"prepare": cmd_prepare, "worker": cmd_worker, "run": cmd_run}[args.cmd](args)
 

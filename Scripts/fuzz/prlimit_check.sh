@@ -14,13 +14,15 @@ trap 'rm -rf "$WORK"' EXIT
 ffmpeg -v error -nostdin -y -f lavfi -i testsrc=size=64x48:rate=10 -frames:v 3 -c:v libx264 -pix_fmt yuv420p "$WORK/clip.mp4"
 ffmpeg -v error -nostdin -y -i "$WORK/clip.mp4" -frames:v 1 "$WORK/image.png"
 TINY=Tests/TestSupport/Fixtures/sam_tiny_win.pth
-runs=0; bad=0
+runs=0; bad=0; ran=0
 check() {  # kind file command...
     local kind=$1 file=$2; shift 2
     runs=$((runs + 1))
     local out rc
     out=$(prlimit --as=$LIMIT "$@" 2>&1); rc=$?
-    if [ $rc -ge 128 ] || grep -qiE "failed to allocate|fatal error|out of memory|std::bad_alloc" <<<"$out"; then
+    [ $rc -eq 0 ] && ran=$((ran + 1))
+    # 127: the loader could not even map the binary's libraries inside the limit.
+    if [ $rc -ge 127 ] || grep -qiE "failed to allocate|fatal error|out of memory|std::bad_alloc|failed to map" <<<"$out"; then
         bad=$((bad + 1))
         echo "FAIL ($kind, exit $rc): $file"; echo "$out" | tail -3 | cut -c1-300
     fi
@@ -42,5 +44,5 @@ for dir in Scripts/fuzz/corpus Scripts/fuzz/seeds Tests/TestSupport/Fixtures/fuz
         rm -rf "$WORK/t"; check prompts "$f" "$BIN" track "$WORK/clip.mp4" --prompts "$f" --model "$TINY" --quiet --out "$WORK/t"
     done
 done
-echo "$runs inputs under prlimit --as=$LIMIT: $bad failed to allocate, trapped or died"
+echo "$runs inputs under prlimit --as=$LIMIT: $ran ran to the end, $((runs - ran - bad)) refused with a clean error, $bad failed to allocate, trapped or died"
 [ $bad -eq 0 ]

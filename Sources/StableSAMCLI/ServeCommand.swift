@@ -37,36 +37,21 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How a frame between two keyframes picks between their propagations (as track's --merge).")
     var merge: KeyframeMerge = .agreement
 
-    @Option(help: "Number of the first frame's matte and palette file (VFX convention: 1001).")
-    var startNumber = 0
-
-    @Flag(help: "Also write matte.mov: ProRes 4444, source colour with all objects as alpha.")
-    var matteVideo = false
-
-    @OptionGroup(title: "Soft mattes") var softOptions: SoftMatteOptions
-
-    @Option(help: "Frame rate of an image folder.")
-    var fps = 24.0
-
-    @Option(help: "Threads for BLAS and the element-wise kernels.")
-    var threads: Int = Parallel.workers
+    @OptionGroup var output: RunOutputOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
-        guard fps > 0, fps.isFinite else { throw ValidationError("--fps must be positive") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard startNumber >= 0 else { throw ValidationError("--start-number must be 0 or more") }
     }
 
     func run() async throws {
-        BLAS.setThreads(threads)
+        BLAS.setThreads(output.threads)
         let videoURL = URL(fileURLWithPath: video)
         let folder = out ?? videoURL.deletingPathExtension().lastPathComponent + "-serve"
         let settings = ServeSettings(
             video: videoURL, output: URL(fileURLWithPath: folder, isDirectory: true), host: host, port: port,
             model: model, plugin: pluginOptions.plugin, route: pluginOptions.route,
-            folderFrameRate: Rational(Int((fps * 1000).rounded()), 1000), merge: merge, startNumber: startNumber,
-            matteVideo: matteVideo, softMatte: softOptions.request)
+            folderFrameRate: output.folderFrameRate, merge: merge, startNumber: output.startNumber,
+            matteVideo: output.matteVideo, softMatte: output.softOptions.request)
         let server = try StableSAMServer(settings: settings)
         let host = self.host
         try await server.run { port in

@@ -72,22 +72,12 @@ struct Track: ParsableCommand {
     @Flag(help: "Also prompt with the previous frame's low-resolution mask logits.")
     var maskPrompt = false
 
-    @Option(help: "Number of the first frame's matte and palette file (VFX convention: 1001).")
-    var startNumber = 0
 
-    @Flag(help: "Also write matte.mov: ProRes 4444, source colour with all objects as alpha.")
-    var matteVideo = false
-
-    @OptionGroup(title: "Soft mattes") var softOptions: SoftMatteOptions
+    @OptionGroup var output: RunOutputOptions
 
     @Flag(help: "Continue an interrupted run in --out.")
     var resume = false
 
-    @Option(help: "Frame rate of an image folder.")
-    var fps = 24.0
-
-    @Option(help: "Threads for BLAS and the element-wise kernels.")
-    var threads: Int = Parallel.workers
 
     @Flag(help: "No progress output.")
     var quiet = false
@@ -114,9 +104,6 @@ struct Track: ParsableCommand {
         guard startFrame >= 0 else { throw ValidationError("--start-frame must be 0 or more") }
         if let margin { guard margin >= 0, margin.isFinite else { throw ValidationError("--margin must be 0 or more") } }
         if let minScore { guard minScore.isFinite else { throw ValidationError("--min-score must be a number") } }
-        guard startNumber >= 0 else { throw ValidationError("--start-number must be 0 or more") }
-        guard fps > 0, fps.isFinite else { throw ValidationError("--fps must be positive") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard !(quiet && verbose) else { throw ValidationError("--quiet and --verbose exclude each other") }
         guard mask == nil || adaptOptions.adapt else { throw ValidationError("--mask is the target of --adapt: give --adapt too") }
     }
@@ -134,11 +121,11 @@ struct Track: ParsableCommand {
         if let minScore { settings.minScore = minScore }
         if maskPrompt { settings.useMaskPrompt = true }
         var request = TrackRequest(
-            video: URL(fileURLWithPath: video), folderFrameRate: Rational(Int((fps * 1000).rounded()), 1000), objects: specs,
+            video: URL(fileURLWithPath: video), folderFrameRate: output.folderFrameRate, objects: specs,
             startFrame: startFrame, backward: backward, settings: settings, output: URL(fileURLWithPath: out, isDirectory: true),
-            startNumber: startNumber, matteVideo: matteVideo, resume: resume,
+            startNumber: output.startNumber, matteVideo: output.matteVideo, resume: resume,
             adaptation: adaptOptions.adapt ? AdaptationRequest(settings: adaptOptions.settings, maskPath: mask) : nil,
-            softMatte: softOptions.request)
+            softMatte: output.softOptions.request)
         request.prompts = plan
         request.merge = merge
         request.update = update
@@ -149,7 +136,7 @@ struct Track: ParsableCommand {
         let stop = StopSignal()
         defer { stop.disarm() }
 
-        BLAS.setThreads(threads)
+        BLAS.setThreads(output.threads)
         let level: ProgressReporter.Level = quiet ? .quiet : verbose ? .verbose : .normal
         let log = ProgressReporter(level: level, total: nil)
         log.log("\(info.path): \(info.width)x\(info.height) \(info.codec), \(info.frameCount.map(String.init) ?? "?") frames; loading \(model)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import Metrics
 import NN
 import SegmentAnything
 import Synchronization
@@ -210,9 +211,7 @@ struct PrecisionAgreement: Codable {
                 return try predictor.predict(box, multimask: false).logits.storage.map { $0 > 0 }
             }
         }
-        let a = try mask(bf16, .bf16), b = try mask(fp32, .fp32)
-        let inter = zip(a, b).filter { $0 && $1 }.count, union = zip(a, b).filter { $0 || $1 }.count
         return PrecisionAgreement(embeddingRelativeError: (diff / max(norm, 1e-30)).squareRoot(),
-                                  maskIoU: union == 0 ? 1 : Double(inter) / Double(union))
+                                  maskIoU: MaskMetrics.iou(try mask(bf16, .bf16), try mask(fp32, .fp32)))
     }
 }

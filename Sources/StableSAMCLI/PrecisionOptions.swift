@@ -6,7 +6,7 @@ extension Precision: ExpressibleByArgument {}
 /// `--precision fp32|bf16` for the commands that run the model.
 struct PrecisionOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Arithmetic of the linear layers' products: fp32 (default; the path the parity tests pin) or bf16 (weights and inputs rounded to bf16, fp32 accumulation, about twice the product rate; needs AVX512_BF16).",
+        "Arithmetic of the large products (linear layers, attention, convolutions): fp32 (default; the path the parity tests pin) or bf16 (operands rounded to bf16, fp32 accumulation, about twice the product rate; needs AVX512_BF16).",
         valueName: "fp32|bf16"))
     var precision: Precision = .fp32
 

@@ -108,6 +108,17 @@ extension BLAS {
         }
     }
 
+    /// The column chunks of a few-rows product: about 1 MB of packed op(B) each (k x columns
+    /// floats), so a chunk stays in a worker's L2, and at least four chunks per worker, so a busy
+    /// core delays one chunk rather than half the product. Columns are whole NR panels.
+    static func wideChunks(n: Int, k: Int, workers: Int) -> (columns: Int, count: Int) {
+        let nr = Int(CK_SGEMM_NR)
+        let panels = (n + nr - 1) / nr
+        var chunkPanels = max(1, (1 << 18) / max(k, 1) / nr)
+        if workers > 1 { chunkPanels = max(1, min(chunkPanels, panels / (4 * workers))) }
+        return (chunkPanels * nr, (panels + chunkPanels - 1) / chunkPanels)
+    }
+
     /// Few rows, many columns (1x1 convolutions over a large plane, a few tokens against an image):
     /// packing all of op(B) first would stream it through memory twice more. Instead each worker
     /// packs a column chunk of about 1 MB, which stays in its L2, and runs every row against it.
@@ -117,11 +128,7 @@ extension BLAS {
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, workers: Int, epilogue: GemmEpilogue
     ) {
         let nr = Int(CK_SGEMM_NR)
-        let panels = (n + nr - 1) / nr
-        var chunkPanels = max(1, (1 << 18) / max(k, 1) / nr)
-        // At least four chunks per worker, so a busy core delays one chunk rather than half the product.
-        if workers > 1 { chunkPanels = max(1, min(chunkPanels, panels / (4 * workers))) }
-        let chunkColumns = chunkPanels * nr, chunks = (panels + chunkPanels - 1) / chunkPanels
+        let (chunkColumns, chunks) = wideChunks(n: n, k: k, workers: workers)
         let packedA = UnsafeMutablePointer<Float>.allocate(capacity: ck_sgemm_packed_a_floats(m, k))
         defer { packedA.deallocate() }
         ck_sgemm_pack_a(transA ? 1 : 0, m, k, a, lda, packedA)

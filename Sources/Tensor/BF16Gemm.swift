@@ -1,8 +1,9 @@
 internal import CKernels
 
-// bf16 products on AVX512_BF16 (CKernels/bgemm_avx512.c): opt-in (`--precision bf16`), for the
-// large products whose weights are packed once (linear layers). Operands are rounded to bf16
-// while packing; accumulation, biases, GELU and everything outside the product stay fp32.
+// bf16 products on AVX512_BF16 (CKernels/bgemm_avx512.c): opt-in (`--precision bf16`), for linear
+// layers (weights packed once per precision), the attention's keys and values, and general
+// products of at least 2^20 multiply-adds. Operands are rounded to bf16 while packing;
+// accumulation, biases, GELU and everything outside the product stay fp32.
 
 /// The arithmetic of the products that may run in bf16.
 public enum Precision: String, Sendable, CaseIterable {
@@ -19,9 +20,10 @@ extension BLAS {
     /// Whether this CPU has AVX512_BF16 (and the AVX-512 kernel the bf16 one shares its blocking with).
     public static let bf16Available = ck_bgemm_available() != 0
 
-    /// The precision that linear layers' weights are packed in when first used on this task:
-    /// `BLAS.$precision.withValue(.bf16) { ... }`. A packed weight keeps the precision it was
-    /// packed in (a layer keeps one per precision), so the setting decides per call, not per model.
+    /// The precision of the products started on this task (`BLAS.$precision.withValue(.bf16) { ... }`):
+    /// linear layers pack their weight in it on first use (one packed copy per precision), and
+    /// large general products run in it. Worker threads do not see it: code that hands products
+    /// to workers reads it first (ViTAttention). The setting decides per call, not per model.
     @TaskLocal public static var precision: Precision = .fp32
 
     /// Checks that `precision` can run here.
@@ -42,9 +44,7 @@ extension BLAS {
             // Few rows, many columns (a 1x1 convolution over a large plane): as fp32's wideGemm,
             // each worker packs a column chunk of about 1 MB, which stays in its L2, and runs every
             // row against it, instead of streaming all of op(B) through memory once more.
-            var chunkPanels = max(1, (1 << 18) / max(k, 1) / nr)
-            if workers > 1 { chunkPanels = max(1, min(chunkPanels, panels / (4 * workers))) }
-            let chunkColumns = chunkPanels * nr, chunks = (panels + chunkPanels - 1) / chunkPanels
+            let (chunkColumns, chunks) = wideChunks(n: n, k: k, workers: workers)
             let (ap, bp, cp) = (SendableConstPointer(a), SendableConstPointer(b), SendablePointer(c))
             Parallel.forEach(chunks, grain: workers > 1 ? 1 : chunks, workers: workers, chunksPerWorker: 4) { range in
                 let buffer = UnsafeMutablePointer<UInt32>.allocate(capacity: ck_bgemm_packed_b_words(k, chunkColumns))
@@ -66,22 +66,19 @@ extension BLAS {
         Parallel.forEach(panels, grain: words >= 1 << 16 ? 8 : panels, workers: workers) { r in
             ck_bgemm_pack_b(transB ? 1 : 0, k, n, bp.pointer, ldb, pp.pointer, r.lowerBound, r.upperBound)
         }
-        let cpp = SendableConstPointer(UnsafePointer(packed))
-        splitPacked(transA, m, n, k, a, lda, c, ldc, workers: workers, epilogue: epilogue) { rows, a, panels, c, e in
-            ck_bgemm_packed(transA ? 1 : 0, rows, n, k, alpha, a, lda, cpp.pointer, panels.lowerBound, panels.upperBound,
-                            beta, c, ldc, &e)
-        }
+        runPackedBF16(transA, m, n, k, alpha, a, lda, packed, beta, c, ldc, workers: workers, epilogue: epilogue)
     }
 
     /// The product with a bf16-packed op(B), split across the workers as fp32's is.
     static func runPackedBF16(
-        _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+        _ transA: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
         _ packed: UnsafePointer<UInt32>, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
         workers: Int, epilogue: GemmEpilogue
     ) {
         let pp = SendableConstPointer(packed)
-        splitPacked(false, m, n, k, a, lda, c, ldc, workers: workers, epilogue: epilogue) { rows, a, panels, c, e in
-            ck_bgemm_packed(0, rows, n, k, alpha, a, lda, pp.pointer, panels.lowerBound, panels.upperBound, beta, c, ldc, &e)
+        splitPacked(transA, m, n, k, a, lda, c, ldc, workers: workers, epilogue: epilogue) { rows, a, panels, c, e in
+            ck_bgemm_packed(transA ? 1 : 0, rows, n, k, alpha, a, lda, pp.pointer, panels.lowerBound, panels.upperBound,
+                            beta, c, ldc, &e)
         }
     }
 }

@@ -84,7 +84,7 @@ extension BLAS {
         guard m > 0, b.n > 0 else { return }
         if let words = b.packedBF16, b.k > 0 {
             flops.add(2 * m * b.n * b.k, ordering: .relaxed)
-            runPackedBF16(m, b.n, b.k, alpha, a, lda, words, beta, c, ldc, workers: serial ? 1 : threads, epilogue: epilogue)
+            runPackedBF16(false, m, b.n, b.k, alpha, a, lda, words, beta, c, ldc, workers: serial ? 1 : threads, epilogue: epilogue)
             return
         }
         guard let p = b.packed else {

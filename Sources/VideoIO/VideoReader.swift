@@ -181,12 +181,12 @@ private final class FileSource: FrameSource {
         guard f.width > 0, f.height > 0 else {
             throw .decodeFailed(path: call.path, frame: index, reason: "the decoder gave a \(f.width)x\(f.height) picture")
         }
+        let rescaled = f.width != outW || f.height != outH
         let key = [f.width, f.height, f.format]
         if scaler?.key != key {
-            let resize = f.width != outW || f.height != outH
             scaler = (key, try Scaler(width: f.width, height: f.height, from: AVPixelFormat(f.format),
                                       to: AV_PIX_FMT_RGB24, outWidth: outW, outHeight: outH, path: call.path,
-                                      flags: resize ? SWS_BILINEAR | SWS_ACCURATE_RND | SWS_BITEXACT : Scaler.exact))
+                                      flags: rescaled ? SWS_BILINEAR | SWS_ACCURATE_RND | SWS_BITEXACT : Scaler.exact))
         }
         let converted = try Frame(path: call.path)
         converted.pointer.pointee.width = outW
@@ -198,7 +198,7 @@ private final class FileSource: FrameSource {
         let image = RGBImage(width: Int(outW), height: Int(outH), pixels: pixels).rotated(clockwise: info.rotation)
         defer { index += 1 }
         var out = VideoFrame(index: index, pts: pts, duration: duration, time: Double(pts) * info.timeBase.value, image: image)
-        if f.width != outW || f.height != outH { out.rescaledFrom = (Int(f.width), Int(f.height)) }
+        if rescaled { out.rescaledFrom = (Int(f.width), Int(f.height)) }
         return out
     }
 }

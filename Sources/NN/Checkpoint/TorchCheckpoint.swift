@@ -78,12 +78,7 @@ public enum TorchCheckpoint {
         var viewed = 0
         var storages: [String: Int] = [:]
         for (key, ref) in entries {
-            var count = 1
-            for d in ref.shape {
-                let (p, overflow) = count.multipliedReportingOverflow(by: d)
-                guard !overflow else { throw CheckpointError.badTensor(file: url, key: key, reason: "size \(ref.shape) overflows") }
-                count = p
-            }
+            let count = try elementCount(ref, key: key, url: url)
             guard count <= ref.storage.count else {
                 throw CheckpointError.badTensor(
                     file: url, key: key,
@@ -100,6 +95,17 @@ public enum TorchCheckpoint {
         }
     }
 
+    /// The view's nominal element count, refused when it overflows.
+    static func elementCount(_ ref: TorchTensorRef, key: String, url: URL) throws -> Int {
+        var count = 1
+        for d in ref.shape {
+            let (p, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw CheckpointError.badTensor(file: url, key: key, reason: "size \(ref.shape) overflows") }
+            count = p
+        }
+        return count
+    }
+
     private static func saturatingSum(_ a: Int, _ b: Int) -> Int {
         let (s, overflow) = a.addingReportingOverflow(b)
         return overflow ? .max : s
@@ -109,12 +115,7 @@ public enum TorchCheckpoint {
         let url = archive.url
         let storage = ref.storage
         let width = storage.elementType.byteCount
-        var count = 1
-        for d in ref.shape {
-            let (p, overflow) = count.multipliedReportingOverflow(by: d)
-            guard !overflow else { throw CheckpointError.badTensor(file: url, key: key, reason: "size \(ref.shape) overflows") }
-            count = p
-        }
+        let count = try elementCount(ref, key: key, url: url)
         // Highest element index the view touches; every index lies in [offset, last].
         var last = ref.offset
         if count > 0 {

@@ -62,6 +62,13 @@ let package = Package(
         // server: no stderr, signals or argument parser; events by callback, stop by flag.
         .target(name: "VideoTracking", dependencies: ["SegmentAnything", "NN", "Tensor", "VideoIO", "Tracking", "Metrics", "PluginTraining", "Imaging", "DefaultModel"],
                 swiftSettings: optimised),
+        // Reading mask sequences (palette, per-object PNGs, track's frames/*.json), pairing them with
+        // ground truth, and the evaluation's table, JSON and HTML: for `eval` and `batch`.
+        .target(name: "Evaluation", dependencies: ["Metrics", "VideoIO"], swiftSettings: optimised),
+        // `stablesam batch`: a dataset (DAVIS folders or a manifest) tracked sequence by sequence,
+        // shardable, resumable, then one evaluation across it; no argument parser, no signals.
+        .target(name: "DatasetBatch", dependencies: ["VideoTracking", "Evaluation", "Tracking", "Metrics", "VideoIO", "Imaging"],
+                swiftSettings: optimised),
         // `stablesam serve`: routes, the access check, the one-at-a-time propagation queue and the
         // page (package resources); state lives in the run folder. swift-metrics' module is
         // renamed: the project has its own `Metrics`.
@@ -79,7 +86,7 @@ let package = Package(
             name: "StableSAMCLI",
             dependencies: [
                 "SegmentAnything", "NN", "Tensor", "VideoIO", "Metrics", "Tracking", "CMalloc", "DefaultModel", "PluginTraining",
-                "VideoTracking", "Imaging", "Serving",
+                "VideoTracking", "Imaging", "Serving", "Evaluation", "DatasetBatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimised),
@@ -102,6 +109,8 @@ let package = Package(
                     dependencies: ["VideoTracking", "Tracking", "VideoIO", "SegmentAnything", "DefaultModel", "Metrics", "Imaging"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "VideoTracking", "DefaultModel", "VideoIO", "Imaging", "Tracking"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "TestSupport"]),
+        .testTarget(name: "DatasetBatchTests",
+                    dependencies: ["DatasetBatch", "Evaluation", "VideoTracking", "Tracking", "Metrics", "VideoIO", "Imaging", "SegmentAnything", "DefaultModel", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "VideoIO", "Metrics", "NN", "Tensor", "Tracking", "Imaging"]),
     ]
 )

@@ -91,6 +91,12 @@ public enum VideoEvaluation {
         flickerWindow: Int = StabilityMeasures.defaultFlickerWindow
     ) -> EvaluationReport {
         let objects = tracks.map { evaluate($0, boundaryThreshold: boundaryThreshold, flickerWindow: flickerWindow) }
+        return aggregate(objects, boundaryThreshold: boundaryThreshold, flickerWindow: flickerWindow)
+    }
+
+    /// Objects scored apart (one sequence at a time, on several machines) as one report: per
+    /// sequence in first-seen order, and overall.
+    public static func aggregate(_ objects: [ObjectEvaluation], boundaryThreshold: Double, flickerWindow: Int) -> EvaluationReport {
         var order: [String] = []
         for o in objects where !order.contains(o.sequence) { order.append(o.sequence) }
         let sequences = order.map { name in group(name, objects.filter { $0.sequence == name }) }

@@ -7,7 +7,7 @@ struct StableSAM: AsyncParsableCommand {
         commandName: "stablesam",
         abstract: "Segment and track objects with Segment Anything (plus Stable-SAM's plugins), natively on CPU.",
         version: StableSAMVersion.string,
-        subcommands: [Segment.self, Track.self, Serve.self, Eval.self, Robustness.self, Bench.self, Models.self, TrainPlugin.self])
+        subcommands: [Segment.self, Track.self, Batch.self, Serve.self, Eval.self, Robustness.self, Bench.self, Models.self, TrainPlugin.self])
 
     static func main() async {
         MallocTuning.keepFreedMemory()

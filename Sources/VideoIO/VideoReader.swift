@@ -203,23 +203,31 @@ private final class FileSource: FrameSource {
     }
 }
 
-/// Image files in a folder, in natural name order (`2.png` before `10.png`), one frame each.
-private final class ImageFolderSource: FrameSource {
+/// A folder of images as a video: its frames are its image files in natural name order.
+public enum ImageFolder {
     static let extensions: Set<String> = ["jpg", "jpeg", "png", "bmp", "tif", "tiff", "webp"]
-    let info: VideoInfo
-    private let files: [URL]
-    private var index = 0
 
-    init(url: URL, frameRate: Rational) throws(VideoIOError) {
+    /// The folder's frames in order (`2.png` before `10.png`); frame k is the k-th file.
+    public static func frameFiles(_ url: URL) throws(VideoIOError) -> [URL] {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: url.path)
         } catch {
             throw .notAVideo(path: url.path, reason: "cannot list the folder: \(error.localizedDescription)")
         }
-        let images = names.filter { !$0.hasPrefix(".") && Self.extensions.contains(($0 as NSString).pathExtension.lowercased()) }
-        files = images.sorted { $0.compare($1, options: [.numeric]) == .orderedAscending }
-            .map { url.appendingPathComponent($0) }
+        let images = names.filter { !$0.hasPrefix(".") && extensions.contains(($0 as NSString).pathExtension.lowercased()) }
+        return images.sorted { $0.compare($1, options: [.numeric]) == .orderedAscending }.map { url.appendingPathComponent($0) }
+    }
+}
+
+/// Image files in a folder, in natural name order (`2.png` before `10.png`), one frame each.
+private final class ImageFolderSource: FrameSource {
+    let info: VideoInfo
+    private let files: [URL]
+    private var index = 0
+
+    init(url: URL, frameRate: Rational) throws(VideoIOError) {
+        files = try ImageFolder.frameFiles(url)
         guard let first = files.first else { throw .noFrames(path: url.path) }
         let image = try ImageReader.read(first)
         let ext = first.pathExtension.lowercased()

@@ -60,18 +60,7 @@ struct Track: ParsableCommand {
     @Option(help: "Output folder (created if missing).")
     var out: String
 
-    @Option(help: "Prompt padding per side, as a fraction of the previous box's size (default 0.1).")
-    var margin: Double?
-
-    @Option(help: "Masks the model scores below this are treated as a lost object (default 0.4).")
-    var minScore: Double?
-
-    @Option(help: "JSON file of tracker settings: any subset of summary.json's settings.tracker object, e.g. {\"margin\": 0.15, \"fill_penalty\": 0.6}; --margin and --min-score override it.")
-    var trackerSettings: String?
-
-    @Flag(help: "Also prompt with the previous frame's low-resolution mask logits.")
-    var maskPrompt = false
-
+    @OptionGroup(title: "Tracker") var tracker: TrackerOptions
 
     @OptionGroup var output: RunOutputOptions
 
@@ -102,8 +91,6 @@ struct Track: ParsableCommand {
         }
         guard boxes.isEmpty || objects == nil else { throw ValidationError("use --box or --objects, not both") }
         guard startFrame >= 0 else { throw ValidationError("--start-frame must be 0 or more") }
-        if let margin { guard margin >= 0, margin.isFinite else { throw ValidationError("--margin must be 0 or more") } }
-        if let minScore { guard minScore.isFinite else { throw ValidationError("--min-score must be a number") } }
         guard !(quiet && verbose) else { throw ValidationError("--quiet and --verbose exclude each other") }
         guard mask == nil || adaptOptions.adapt else { throw ValidationError("--mask is the target of --adapt: give --adapt too") }
     }
@@ -115,11 +102,7 @@ struct Track: ParsableCommand {
     private func runInPrecision() throws {
         let plan = try prompts.map { try KeyframePlan.read(path: $0) }
         let specs = plan == nil ? try objectSpecs() : []
-        // Read before anything is loaded or created, so a bad file costs nothing and leaves no folder.
-        var settings = try trackerSettings.map(TrackerSettings.read(json:)) ?? TrackerSettings()
-        if let margin { settings.margin = margin }
-        if let minScore { settings.minScore = minScore }
-        if maskPrompt { settings.useMaskPrompt = true }
+        let settings = try tracker.settings()
         var request = TrackRequest(
             video: URL(fileURLWithPath: video), folderFrameRate: output.folderFrameRate, objects: specs,
             startFrame: startFrame, backward: backward, settings: settings, output: URL(fileURLWithPath: out, isDirectory: true),
@@ -140,7 +123,7 @@ struct Track: ParsableCommand {
         let level: ProgressReporter.Level = quiet ? .quiet : verbose ? .verbose : .normal
         let log = ProgressReporter(level: level, total: nil)
         log.log("\(info.path): \(info.width)x\(info.height) \(info.codec), \(info.frameCount.map(String.init) ?? "?") frames; loading \(model)")
-        let sam = try loadModel(model)
+        let sam = try Self.loadModel(model)
         try pluginOptions.attach(to: sam, model: model, quiet: quiet)
         let loaded = TrackModel(sam: sam, name: model, pluginFile: try pluginOptions.pluginPath(model: model), route: pluginOptions.route)
         // Created once tracking starts, so frame rates and ETA measure tracking only.
@@ -174,7 +157,7 @@ struct Track: ParsableCommand {
 
     /// `preset:NAME` (undocumented) builds that architecture with random weights, so speed
     /// can be measured without a checkpoint; the masks are meaningless.
-    func loadModel(_ spec: String) throws -> Sam {
+    static func loadModel(_ spec: String) throws -> Sam {
         if spec.hasPrefix("preset:") {
             let name = String(spec.dropFirst("preset:".count))
             guard let preset = SamPreset(rawValue: name) else {

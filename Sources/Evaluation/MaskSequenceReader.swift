@@ -3,24 +3,24 @@ import Metrics
 import VideoIO
 
 /// One sequence of masks read from disk: per object id, one mask per frame.
-struct MaskSequence {
-    enum Format: String { case palette = "palette PNGs", binary = "per-object binary PNGs", json = "frames/*.json" }
-    var name: String
-    var directory: String
-    var format: Format
+public struct MaskSequence: Sendable {
+    public enum Format: String, Sendable { case palette = "palette PNGs", binary = "per-object binary PNGs", json = "frames/*.json" }
+    public var name: String
+    public var directory: String
+    public var format: Format
     /// Frame files in order (for a per-object folder layout, those of the first object).
-    var frameFiles: [String]
-    var width: Int
-    var height: Int
-    var objects: [String: [BinaryMask]]
+    public var frameFiles: [String]
+    public var width: Int
+    public var height: Int
+    public var objects: [String: [BinaryMask]]
     /// Per-frame void pixels (palette index 255), ground truth only.
-    var void: [[Bool]?]?
+    public var void: [[Bool]?]?
 
-    var frameCount: Int { frameFiles.count }
-    var objectIDs: [String] { objects.keys.sorted { Self.idOrder($0, $1) } }
+    public var frameCount: Int { frameFiles.count }
+    public var objectIDs: [String] { objects.keys.sorted { Self.idOrder($0, $1) } }
 
     /// Numeric ids in numeric order, the rest after them by name.
-    static func idOrder(_ a: String, _ b: String) -> Bool {
+    public static func idOrder(_ a: String, _ b: String) -> Bool {
         switch (Int(a), Int(b)) {
         case let (x?, y?): x < y
         case (_?, nil): true
@@ -30,7 +30,7 @@ struct MaskSequence {
     }
 }
 
-enum EvalInputError: Error, CustomStringConvertible {
+public enum EvalInputError: Error, CustomStringConvertible {
     case noMasks(path: String)
     case emptyFolder(path: String, what: String)
     case sizeMismatch(file: String, width: Int, height: Int, expectedFile: String, expectedWidth: Int, expectedHeight: Int)
@@ -40,7 +40,7 @@ enum EvalInputError: Error, CustomStringConvertible {
     case missingSequence(name: String, prediction: String, available: [String])
     case badFrameJSON(path: String, reason: String)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .noMasks(let p):
             return "no masks found in \(p): expected palette PNGs, folders of per-object 0/255 PNGs, frames/*.json "
@@ -65,9 +65,9 @@ enum EvalInputError: Error, CustomStringConvertible {
 }
 
 /// Finds and reads mask sequences in any of the supported layouts.
-enum MaskSequenceReader {
+public enum MaskSequenceReader {
     /// `root` is either one sequence or a folder of sequences.
-    static func read(_ root: String, voidIndex: Bool) throws -> [MaskSequence] {
+    public static func read(_ root: String, voidIndex: Bool) throws -> [MaskSequence] {
         let url = URL(fileURLWithPath: root)
         if let seq = try readSequence(url, name: url.lastPathComponent, voidIndex: voidIndex) { return [seq] }
         var sequences: [MaskSequence] = []
@@ -79,7 +79,7 @@ enum MaskSequenceReader {
     }
 
     /// One sequence folder, or nil when `dir` holds none of the layouts.
-    static func readSequence(_ dir: URL, name: String, voidIndex: Bool) throws -> MaskSequence? {
+    public static func readSequence(_ dir: URL, name: String, voidIndex: Bool) throws -> MaskSequence? {
         let frames = dir.appendingPathComponent("frames")
         if !(try files(frames, ext: "json")).isEmpty { return try readJSON(frames, name: name) }
         let palette = dir.appendingPathComponent("palette")
@@ -203,7 +203,7 @@ enum MaskSequenceReader {
     }
 
     /// Visible files ending in `.ext`, in frame order: by the number in the name, then by name.
-    static func files(_ dir: URL, ext: String) throws -> [URL] {
+    public static func files(_ dir: URL, ext: String) throws -> [URL] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return [] }
         let chosen = names.filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix("." + ext) }
         func number(_ s: String) -> Int? { Int(s.filter(\.isNumber).prefix(18)) }
@@ -238,4 +238,16 @@ struct FrameRecord: Decodable {
         }
     }
     var objects: [Object]
+}
+
+extension MaskSequence {
+    /// The sequence on the given frames only (in that order): a dense prediction cut to the
+    /// frames a sparse ground truth annotates.
+    public func frames(_ indices: [Int]) -> MaskSequence {
+        var cut = self
+        cut.frameFiles = indices.map { frameFiles[$0] }
+        cut.objects = objects.mapValues { masks in indices.map { masks[$0] } }
+        cut.void = void.map { v in indices.map { v[$0] } }
+        return cut
+    }
 }

@@ -2,15 +2,15 @@ import Foundation
 import Metrics
 
 /// Self-contained HTML reports: inline CSS and SVG only, so a report opens offline and can be mailed as one file.
-enum HTMLReport {
-    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+public enum HTMLReport {
+    public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
-    static func escape(_ s: String) -> String {
+    public static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    static func page(title: String, body: String) -> String {
+    public static func page(title: String, body: String) -> String {
         """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
@@ -27,7 +27,7 @@ enum HTMLReport {
         """
     }
 
-    static func table(_ header: [String], _ rows: [[String]], groupRows: Set<Int> = []) -> String {
+    public static func table(_ header: [String], _ rows: [[String]], groupRows: Set<Int> = []) -> String {
         var s = "<table><tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
         for (i, r) in rows.enumerated() {
             s += "<tr\(groupRows.contains(i) ? " class=\"group\"" : "")>" + r.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
@@ -36,7 +36,7 @@ enum HTMLReport {
     }
 
     /// Line chart of series in [0, 1] against frame index.
-    static func lineChart(_ series: [(name: String, values: [Double])], width: Int = 1100, height: Int = 260) -> String {
+    public static func lineChart(_ series: [(name: String, values: [Double])], width: Int = 1100, height: Int = 260) -> String {
         let (left, right, top, bottom) = (40.0, 150.0, 10.0, 30.0)
         let plotW = Double(width) - left - right, plotH = Double(height) - top - bottom
         let n = max(series.map(\.values.count).max() ?? 1, 2)
@@ -61,7 +61,7 @@ enum HTMLReport {
     }
 
     /// Grouped horizontal bars: one group per label, one bar per series; values scaled to `maxValue`.
-    static func barChart(labels: [String], series: [(name: String, values: [Double?])], maxValue: Double = 1,
+    public static func barChart(labels: [String], series: [(name: String, values: [Double?])], maxValue: Double = 1,
                          digits: Int = 3, width: Int = 1100) -> String {
         let barH = 14.0, gap = 10.0, left = 170.0, right = 150.0
         let groupH = Double(series.count) * barH + gap
@@ -90,7 +90,8 @@ enum HTMLReport {
         return s + "</svg>"
     }
 
-    static func evaluation(_ r: EvaluationReport, prediction: String, groundTruth: String) -> String {
+    /// `preface`: HTML placed before the scores (a batch's list of sequences that failed).
+    public static func evaluation(_ r: EvaluationReport, prediction: String, groundTruth: String, preface: String = "") -> String {
         var rows: [[String]] = [], groups = Set<Int>()
         for s in r.sequences {
             for o in r.objects where o.sequence == s.name {
@@ -106,7 +107,7 @@ enum HTMLReport {
         let o = r.overall
         var body = "<p>Prediction <code>\(escape(prediction))</code> against ground truth <code>\(escape(groundTruth))</code>. "
         body += "J&amp;F \(ReportTable.number(o.jAndF)), J \(ReportTable.number(o.jMean)), F \(ReportTable.number(o.fMean)) "
-        body += "over \(o.objects) objects.</p>"
+        body += "over \(o.objects) objects.</p>" + preface
         body += "<h2>Scores</h2>" + table(ReportTable.evaluationHeader, rows, groupRows: groups)
         body += "<p class=\"note\">Boundary tolerance \(r.boundaryThreshold) (of the diagonal when below 1); flicker window "
         body += "\(r.flickerWindow) frames. Decay uses DAVIS quartile bins, correct past 256 frames.</p>"

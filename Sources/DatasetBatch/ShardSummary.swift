@@ -1,0 +1,32 @@
+import Foundation
+import VideoIO
+
+/// `shard-I-of-N.json`: what one task was given and how each of its sequences ended, for the
+/// person watching a job array (the report itself is `batch merge`'s).
+public struct ShardSummary: Codable, Sendable {
+    public var shard: String
+    public var sequences: [String]
+    public var done: [String] = []
+    public var failed: [String] = []
+    /// Finished by an earlier run of this or another task.
+    public var skipped: [String] = []
+    public var interrupted = false
+    public var host = ProcessInfo.processInfo.hostName
+
+    public init(shard: Shard, outcomes: [SequenceOutcome], share: [String]) {
+        self.shard = shard.description
+        sequences = share
+        for o in outcomes {
+            switch o {
+            case .skipped(let r): skipped.append(r.sequence)
+            case .finished(let r): if r.status == .done { done.append(r.sequence) } else { failed.append(r.sequence) }
+            case .interrupted: interrupted = true
+            }
+        }
+    }
+
+    public func write(_ layout: BatchLayout) throws {
+        guard let s = try? Shard(parsing: shard) else { return }
+        try AtomicFile.write(try RecordFile.encoder.encode(self), to: layout.shardSummary(s))
+    }
+}

@@ -1,0 +1,176 @@
+import ArgumentParser
+import DatasetBatch
+import Foundation
+import Metrics
+import Tensor
+import Tracking
+import VideoTracking
+
+/// `stablesam batch`: a whole dataset, shardable across a scheduler's tasks; `batch merge` joins them.
+struct Batch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Track and evaluate a whole dataset (DAVIS folders or a manifest), sharded across machines if wanted.",
+        subcommands: [BatchRun.self, BatchMerge.self],
+        defaultSubcommand: BatchRun.self)
+}
+
+struct BatchRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Track every sequence of a dataset into --out, then evaluate them together (the default subcommand).",
+        discussion: """
+            ROOT is a DAVIS folder (JPEGImages/<seq>/ frames, Annotations/<seq>/ palette PNGs; DAVIS's \
+            JPEGImages/480p/ form too) or a manifest: JSON lines {"video": ..., "objects": [{"id": 1, "box": [...]}], \
+            "gt": ...}, paths relative to it. Each sequence gets a `track` folder --out/<seq>/ with its prompts \
+            (prompts.json, as `track --prompts` reads it) and, when finished, batch.json (status, error, scores). \
+            Without --shard the dataset report follows: report.txt, report.json, report.html. With --shard I/N this \
+            process takes task I's share (0-based, deterministic) and `stablesam batch merge DIR` builds the report \
+            once all shards are done. A re-run skips finished sequences and resumes interrupted ones; a sequence \
+            that fails is recorded with its error and the rest go on. Exit status: 0 all done, 3 some failed, \
+            130 interrupted (SIGINT/SIGTERM stop after the current frame). DAVIS 2017's semi-supervised protocol: \
+            --init mask --skip-ends.
+            """)
+
+    @Argument(help: "DAVIS folder or manifest (.jsonl).")
+    var root: String
+
+    @Option(help: "Output folder: one track folder per sequence, the plan, the report.")
+    var out: String
+
+    @Option(name: .customLong("init"), help: "Prompts from the first annotated frame: mask (DAVIS semi-supervised) or box (the box around that mask). Manifest lines with objects use their boxes.")
+    var initMode: InitMode = .mask
+
+    @Option(help: "Only these sequences (comma-separated names).")
+    var sequences: String?
+
+    @Option(help: "Only the sequences named in this file, one per line (DAVIS ImageSets/2017/val.txt).")
+    var sequenceList: String?
+
+    @Option(help: "The subfolder of JPEGImages/ and Annotations/ (DAVIS: 480p or Full-Resolution); default 480p where both have it.")
+    var resolution: String?
+
+    @Option(help: "Task I of N (0-based): this process's deterministic share of the sequences.")
+    var shard: String?
+
+    @Flag(help: "Drop each sequence's first and last frame from the scores, as DAVIS 2017 semi-supervised evaluation does.")
+    var skipEnds = false
+
+    @Option(help: "SAM checkpoint, registry name, or 'default' (the bundled model).")
+    var model: String = ModelLoader.defaultSpec
+
+    @OptionGroup(title: "Precision") var precisionOptions: PrecisionOptions
+
+    @OptionGroup var pluginOptions: PluginOptions
+
+    @OptionGroup(title: "Tracker") var tracker: TrackerOptions
+
+    @Option(help: "How a frame between two keyframes picks between their propagations (see `track --merge`).")
+    var merge: KeyframeMerge = .agreement
+
+    @Option(help: "Threads for BLAS and the element-wise kernels.")
+    var threads: Int = Parallel.workers
+
+    @Flag(help: "Only errors.")
+    var quiet = false
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard sequences == nil || sequenceList == nil else { throw ValidationError("use --sequences or --sequence-list, not both") }
+        if let shard { do { _ = try Shard(parsing: shard) } catch { throw ValidationError("\(error)") } }
+    }
+
+    func run() throws {
+        try precisionOptions.run { try runInPrecision() }
+    }
+
+    private func runInPrecision() throws {
+        let rootURL = URL(fileURLWithPath: root).standardizedFileURL
+        var names = sequences.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        if let sequenceList { names = try DatasetSource.names(inListFile: URL(fileURLWithPath: sequenceList)) }
+        let all = try DatasetSource.select(try DatasetSource.load(rootURL, resolution: resolution), names: names)
+        let shard = try self.shard.map(Shard.init(parsing:))
+        let mine = shard.map { $0.share(of: all) } ?? all
+        let layout = BatchLayout(root: URL(fileURLWithPath: out, isDirectory: true).standardizedFileURL)
+        let settings = BatchSettings(
+            dataset: rootURL.path, sequences: all.map(\.name), initMode: initMode, model: model,
+            plugin: try pluginOptions.pluginPath(model: model), route: pluginOptions.route.rawValue,
+            precision: precisionOptions.precision.rawValue, tracker: try tracker.settings(), merge: merge.rawValue,
+            skipEnds: skipEnds)
+        try settings.claim(layout)
+        let stop = StopSignal()
+        defer { stop.disarm() }
+        BLAS.setThreads(threads)
+        let log = { (line: String) in if !quiet { FileHandle.standardError.write(Data("batch: \(line)\n".utf8)) } }
+        log("\(mine.count) of \(all.count) sequences\(shard.map { " (shard \($0))" } ?? "") from \(rootURL.path); loading \(model)")
+        let sam = try Track.loadModel(model)
+        try pluginOptions.attach(to: sam, model: model, quiet: quiet)
+        let loaded = TrackModel(sam: sam, name: model, pluginFile: settings.plugin, route: pluginOptions.route)
+        let outcomes = try BatchRunner(settings: settings, layout: layout).run(mine, model: loaded, stop: stop.flag) { event in
+            switch event {
+            case let .sequenceStarted(name, position, total, resumed):
+                log("\(name): \(resumed ? "resuming" : "starting") (\(position)/\(total))")
+            case .track: break
+            case let .sequenceEnded(name, outcome): log("\(name): " + Self.describe(outcome))
+            }
+        }
+        if let shard { try ShardSummary(shard: shard, outcomes: outcomes, share: mine.map(\.name)).write(layout) }
+        if outcomes.contains(where: { if case .interrupted = $0 { true } else { false } }) {
+            log("interrupted: run the same command again to resume")
+            throw ExitCode(130)
+        }
+        if shard == nil {
+            let report = try DatasetReport.build(settings, layout: layout)
+            try report.write(layout)
+            if !quiet { print(report.text) }
+            log("wrote \(layout.reportText.path), report.json and report.html")
+        }
+        let failed = outcomes.compactMap { o -> String? in
+            if case .finished(let r) = o, r.status == .failed { r.sequence } else { nil }
+        }
+        if !failed.isEmpty {
+            log("\(failed.count) sequence(s) failed (see their batch.json): \(failed.joined(separator: ", "))")
+            throw ExitCode(3)
+        }
+    }
+
+    static func describe(_ outcome: SequenceOutcome) -> String {
+        switch outcome {
+        case .skipped: return "skipped (finished)"
+        case .interrupted: return "interrupted"
+        case .finished(let r):
+            guard r.status == .done else { return "failed: \(r.error ?? "-")" }
+            let jf = r.evaluation.flatMap { VideoEvaluation.group(r.sequence, $0).jAndF }.map { String(format: ", J&F %.3f", $0) } ?? ", no ground truth"
+            return String(format: "done%@, %d frames (%d computed) in %.1f s", r.run.resumed ? " (resumed)" : "", r.frames ?? 0,
+                          r.run.framesTracked, r.run.wallSeconds) + jf
+        }
+    }
+}
+
+struct BatchMerge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Build the dataset report (report.txt, .json, .html) from the sequence folders the shards wrote into DIR.")
+
+    @Argument(help: "The --out folder the shards shared.")
+    var dir: String
+
+    @Flag(help: "Write the report even where sequences are not finished yet (they are listed as not run).")
+    var partial = false
+
+    @Flag(help: "Only errors.")
+    var quiet = false
+
+    func run() throws {
+        let layout = BatchLayout(root: URL(fileURLWithPath: dir, isDirectory: true).standardizedFileURL)
+        let settings = try BatchSettings.read(layout)
+        let report = try DatasetReport.build(settings, layout: layout)
+        if !report.missing.isEmpty && !partial {
+            throw BatchError.unfinished(path: layout.root.path, sequences: report.missing.map(\.sequence))
+        }
+        try report.write(layout)
+        if !quiet { print(report.text) }
+        if !report.failed.isEmpty { throw ExitCode(3) }
+    }
+}
+
+extension InitMode: ExpressibleByArgument {}

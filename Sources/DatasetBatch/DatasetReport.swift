@@ -78,6 +78,6 @@ public struct DatasetReport: Codable, Sendable {
                                                                 problems.map { [$0.sequence, $0.status, $0.error ?? ""] })
         }
         return HTMLReport.evaluation(evaluation, prediction: "batch of \(sequences.count) sequences", groundTruth: dataset,
-                                     preface: preface)
+                                     preface: preface, title: "StableSAM batch report")
     }
 }

@@ -91,7 +91,11 @@ public enum HTMLReport {
     }
 
     /// `preface`: HTML placed before the scores (a batch's list of sequences that failed).
-    public static func evaluation(_ r: EvaluationReport, prediction: String, groundTruth: String, preface: String = "") -> String {
+    /// Per-frame J is drawn for up to this many objects; beyond, the lines are unreadable (report.json has them).
+    static let perFrameChartLimit = 16
+
+    public static func evaluation(_ r: EvaluationReport, prediction: String, groundTruth: String, preface: String = "",
+                                  title: String = "StableSAM evaluation") -> String {
         var rows: [[String]] = [], groups = Set<Int>()
         for s in r.sequences {
             for o in r.objects where o.sequence == s.name {
@@ -111,7 +115,11 @@ public enum HTMLReport {
         body += "<h2>Scores</h2>" + table(ReportTable.evaluationHeader, rows, groupRows: groups)
         body += "<p class=\"note\">Boundary tolerance \(r.boundaryThreshold) (of the diagonal when below 1); flicker window "
         body += "\(r.flickerWindow) frames. Decay uses DAVIS quartile bins, correct past 256 frames.</p>"
-        body += "<h2>Per-frame J</h2>" + lineChart(r.objects.map { ("\($0.sequence)/\($0.object)", $0.jPerFrame) })
+        if r.objects.count <= perFrameChartLimit {
+            body += "<h2>Per-frame J</h2>" + lineChart(r.objects.map { ("\($0.sequence)/\($0.object)", $0.jPerFrame) })
+        } else {
+            body += "<p class=\"note\">Per-frame J of the \(r.objects.count) objects is in the JSON report (j_per_frame).</p>"
+        }
         body += "<h2>Temporal stability: consecutive-frame IoU (prediction vs ground truth)</h2>"
         body += barChart(labels: names, series: [("prediction", r.objects.map(\.stability.consecutiveIoU)),
                                                  ("ground truth", r.objects.map(\.groundTruthStability.consecutiveIoU))])
@@ -125,6 +133,6 @@ public enum HTMLReport {
         body += barChart(labels: names, series: [("prediction", r.objects.map(\.stability.centreJitter)),
                                                  ("ground truth", r.objects.map(\.groundTruthStability.centreJitter))],
                          maxValue: max(jitter.max() ?? 0, 1e-6), digits: 2)
-        return page(title: "StableSAM evaluation", body: body)
+        return page(title: title, body: body)
     }
 }

@@ -17,4 +17,8 @@ if [[ $# -eq 0 ]]; then
     # The browser UI in a real (headless) browser, after the Swift suite: installs chromium,
     # chromium-driver and Selenium when missing, skips with a message where it cannot.
     bash Scripts/browser-test.sh
+    # Sharded `batch` on a real single-node Slurm (Debian's slurm-wlm and munge, installed when
+    # missing): a 3-task array merged and compared file for file with one process, then a task
+    # cancelled mid-sequence and resubmitted. Exit 77 is its "cannot run Slurm here" skip.
+    STABLESAM=.build/debug/stablesam bash Scripts/slurm/test-local-slurm.sh || [[ $? -eq 77 ]]
 fi

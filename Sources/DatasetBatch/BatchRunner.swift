@@ -20,6 +20,8 @@ public enum SequenceOutcome: Sendable {
     case finished(SequenceRecord)
     /// Stopped by the stop flag: the folder is left to resume.
     case interrupted
+    /// Another process is tracking it (its lock is held): left to that process.
+    case busy
 }
 
 /// Runs a batch's sequences one after another in this process: for each, the prompts from its
@@ -31,6 +33,9 @@ public struct BatchRunner {
     public let layout: BatchLayout
     /// Applied to every sequence's track request (the frame rate image folders are given, matte video).
     public var folderFrameRate = Rational(24, 1)
+    /// false: a sequence recorded as failed is skipped like a finished one (a worker restarted after
+    /// crashing on it must not run it again); a plain re-run retries failures.
+    public var retryFailed = true
 
     public init(settings: BatchSettings, layout: BatchLayout) {
         self.settings = settings
@@ -44,12 +49,24 @@ public struct BatchRunner {
         try settings.claim(layout)
         var outcomes: [SequenceOutcome] = []
         for (n, sequence) in sequences.enumerated() {
-            if let record = try RecordFile.read(SequenceRecord.self, from: layout.record(sequence.name)), record.status == .done {
+            if let record = try recorded(sequence) {
                 events(.sequenceEnded(name: sequence.name, outcome: .skipped(record)))
                 outcomes.append(.skipped(record))
                 continue
             }
             guard !stop.isRequested else { outcomes.append(.interrupted); break }
+            guard let lock = try SequenceLock(layout, sequence: sequence.name) else {
+                events(.sequenceEnded(name: sequence.name, outcome: .busy))
+                outcomes.append(.busy)
+                continue
+            }
+            defer { withExtendedLifetime(lock) {} }
+            // Finished by another process since the check above (it held the lock until its record was written).
+            if let record = try recorded(sequence) {
+                events(.sequenceEnded(name: sequence.name, outcome: .skipped(record)))
+                outcomes.append(.skipped(record))
+                continue
+            }
             let resumed = FileManager.default.fileExists(atPath: layout.sequenceFolder(sequence.name).path)
             events(.sequenceStarted(name: sequence.name, position: n + 1, total: sequences.count, resumed: resumed))
             let outcome = try runOne(sequence, resumed: resumed, model: model, stop: stop, events: events)
@@ -58,6 +75,12 @@ public struct BatchRunner {
             if case .interrupted = outcome { break }
         }
         return outcomes
+    }
+
+    /// The record that makes `sequence` skipped: done, or failed when failures are not retried.
+    private func recorded(_ sequence: DatasetSequence) throws -> SequenceRecord? {
+        guard let record = try RecordFile.read(SequenceRecord.self, from: layout.record(sequence.name)) else { return nil }
+        return record.status == .done || !retryFailed ? record : nil
     }
 
     private func runOne(_ sequence: DatasetSequence, resumed: Bool, model: TrackModel, stop: StopFlag,
@@ -93,8 +116,7 @@ public struct BatchRunner {
         }
         record.run.wallSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         record.run.finished = ISO8601DateFormatter().string(from: Date())
-        try FileManager.default.createDirectory(at: layout.sequenceFolder(sequence.name), withIntermediateDirectories: true)
-        try AtomicFile.write(try RecordFile.encoder.encode(record), to: layout.record(sequence.name))
+        try record.write(layout)
         return .finished(record)
     }
 

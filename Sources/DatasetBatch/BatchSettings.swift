@@ -19,6 +19,8 @@ public struct BatchSettings: Codable, Sendable, Equatable {
     /// The selected sequences in dataset order: all shards' together.
     public var sequences: [String]
     public var initMode: InitMode
+    /// The model and plugin as named (`default`, a registry name or a path), not where they were
+    /// found: tasks on other machines find the bundled files elsewhere.
     public var model: String
     public var plugin: String?
     public var route: String

@@ -49,3 +49,10 @@ enum RecordFile {
         }
     }
 }
+
+extension SequenceRecord {
+    /// The sequence's batch.json, nil before it has one.
+    public static func read(_ layout: BatchLayout, sequence: String) throws -> SequenceRecord? {
+        try RecordFile.read(SequenceRecord.self, from: layout.record(sequence))
+    }
+}

@@ -11,16 +11,19 @@ public struct ShardSummary: Codable, Sendable {
     /// Finished by an earlier run of this or another task.
     public var skipped: [String] = []
     public var interrupted = false
+    /// Held by another process when this one reached them.
+    public var busy: [String] = []
     public var host = ProcessInfo.processInfo.hostName
 
     public init(shard: Shard, outcomes: [SequenceOutcome], share: [String]) {
         self.shard = shard.description
         sequences = share
-        for o in outcomes {
+        for (o, name) in zip(outcomes, share) {
             switch o {
             case .skipped(let r): skipped.append(r.sequence)
             case .finished(let r): if r.status == .done { done.append(r.sequence) } else { failed.append(r.sequence) }
             case .interrupted: interrupted = true
+            case .busy: busy.append(name)
             }
         }
     }

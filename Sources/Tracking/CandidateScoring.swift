@@ -106,6 +106,15 @@ public struct MaskCrop: Sendable, Codable, Hashable {
     }
 
     var box: Box { Box(x0: Double(x), y0: Double(y), x1: Double(x + mask.width), y1: Double(y + mask.height)) }
+
+    /// The whole-frame mask the crop was cut from (`bits`: the crop decoded).
+    func full(_ bits: [Bool], width: Int, height: Int) -> [Bool] {
+        var out = [Bool](repeating: false, count: width * height)
+        for r in 0..<mask.height where y + r < height {
+            for c in 0..<mask.width where x + c < width && bits[r * mask.width + c] { out[(y + r) * width + x + c] = true }
+        }
+        return out
+    }
 }
 
 /// The predicted motion of an object between its last accepted frame and this one: its Kalman

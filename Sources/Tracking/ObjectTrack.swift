@@ -241,8 +241,13 @@ struct ObjectTrack<Hint> {
             filter.limitSizeVelocity(settings.maxSizeChange)
         }
         if snapshot.started && snapshot.state != .tracked { snapshot.stats.recoveries += 1 }
-        if let previousMask, snapshot.missed == 0 {
-            snapshot.stats.addConsecutive(iou: maskIoU(previousMask, answer.mask))
+        // A track rebuilt from a snapshot (a resume, a keyframe store) has the last mask as its
+        // crop only: expanded, it continues the consecutive-IoU figures as an unbroken run does.
+        let previous = previousMask ?? (snapshot.state == .tracked ? snapshot.lastMask.flatMap { crop in
+            lastMaskBits.map { crop.full($0, width: width, height: answer.mask.count / max(width, 1)) }
+        } : nil)
+        if let previous, snapshot.missed == 0 {
+            snapshot.stats.addConsecutive(iou: maskIoU(previous, answer.mask))
         }
         snapshot.stats.addTracked(area: area, score: answer.score, stability: answer.stability)
         previousMask = answer.mask

@@ -86,3 +86,51 @@ struct BatchCLITests {
         #expect(bad.status != 0 && bad.stderr.contains("bad.jsonl:1: give \"objects\""), "\(bad.stderr)")
     }
 }
+
+extension BatchCLITests {
+    /// Pids of running processes whose command line holds `needle` (arguments joined by spaces).
+    static func processes(matching needle: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(needle)
+        }
+    }
+
+    @Test("--jobs 2: a worker killed with SIGKILL mid-sequence fails that sequence alone, its other sequence still runs, and a re-run finishes it")
+    func workerKilled() throws {
+        let s = try Scratch()
+        let data = try dataset(s, sequences: 4, frames: 40)
+        let out = s.path("out")
+        let p = Process()
+        p.executableURL = try CLIRunner.executable
+        p.arguments = ["batch", data, "--out", out, "--threads", "2", "--jobs", "2", "--quiet"]
+        try p.run()
+        // Worker 1's share is seq1 then seq3 (equal lengths alternate); kill it once seq1 has started.
+        let deadline = Date().addingTimeInterval(60)
+        var victim: Int32?
+        while victim == nil && Date() < deadline && p.isRunning {
+            if FileManager.default.fileExists(atPath: s.path("out/seq1/prompts.json")),
+               let pid = Self.processes(matching: "--worker 1/2").first {
+                usleep(300_000)
+                kill(pid, SIGKILL)
+                victim = pid
+            }
+            usleep(10_000)
+        }
+        p.waitUntilExit()
+        #expect(victim != nil, "worker 1 was never seen")
+        #expect(p.terminationStatus == 3, "a sequence failed")
+        let records = try (0..<4).map { k in
+            try JSONSerialization.jsonObject(with: Data(contentsOf: s.file("out/seq\(k)/batch.json"))) as! [String: Any]
+        }
+        let failed = records.filter { $0["status"] as? String == "failed" }
+        #expect(failed.count == 1 && (failed.first?["error"] as? String)?.contains("killed by signal 9") == true, "\(failed)")
+        #expect(["seq1", "seq3"].contains(failed.first?["sequence"] as? String ?? ""))
+        #expect(records.filter { $0["status"] as? String == "done" }.count == 3, "the other sequences finished")
+        let again = try TrackCLI.run(["batch", data, "--out", out, "--threads", "2", "--jobs", "2"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stderr.split(separator: "\n").filter { $0.contains(": done") }.count == 1, "\(again.stderr)")
+        #expect(again.stdout.contains("4 of 4 sequences done"))
+    }
+}

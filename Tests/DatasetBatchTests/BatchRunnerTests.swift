@@ -36,12 +36,12 @@ struct BatchRunnerTests {
     }
 
     /// The outputs a run's results consist of (masks, palette, frames, prompts, record without `run`), by path.
-    func results(_ out: URL) throws -> [String: Data] {
+    func results(_ out: URL, store: Bool = false) throws -> [String: Data] {
         var found: [String: Data] = [:]
         let e = FileManager.default.enumerator(at: out, includingPropertiesForKeys: nil)!
         for case let url as URL in e {
             let rel = String(url.path.dropFirst(out.path.count))
-            guard ["png", "json"].contains(url.pathExtension), !rel.contains("/.keyframes/"), !rel.hasSuffix("summary.json"),
+            guard ["png", "json"].contains(url.pathExtension), store || !rel.contains("/.keyframes/"), !rel.hasSuffix("summary.json"),
                   !rel.contains("shard-") else { continue }
             var data = try Data(contentsOf: url)
             if url.lastPathComponent == "batch.json" {
@@ -60,6 +60,7 @@ struct BatchRunnerTests {
             case .skipped(let r): "skipped \(r.sequence)"
             case .finished(let r): "\(r.status.rawValue) \(r.sequence)"
             case .interrupted: "interrupted"
+            case .busy: "busy"
             }
         }
     }
@@ -147,6 +148,11 @@ struct BatchRunnerTests {
         guard case .finished(let record) = second[1] else { Issue.record("seq1 did not finish"); return }
         #expect(record.run.framesTracked < Self.frames, "resumed from the stored frames: \(record.run.framesTracked) computed")
         #expect(try results(stopped) == results(whole))
+        // The keyframe store too: the tracker rebuilt from its snapshot continues every figure
+        // (the consecutive-IoU sums once lost the first frame after the restart).
+        let (a, b) = (try results(stopped, store: true), try results(whole, store: true))
+        #expect(a.keys.filter { $0.contains("/.keyframes/") }.count > 2 * Self.frames)
+        #expect(a.keys.sorted() == b.keys.sorted() && a.keys.filter { a[$0] != b[$0] }.isEmpty)
     }
 
     @Test("a sequence without annotations and a missing video are recorded with their errors; the others finish")
@@ -200,5 +206,21 @@ extension BatchRunnerTests {
         let layout = TrackLayout(root: out.appendingPathComponent("seq0"))
         for t in 0..<2 { #expect(try ImageReader.readGray(layout.maskFile(id: 2, number: t)).pixels.allSatisfy { $0 == 0 }, "frame \(t)") }
         #expect(try ImageReader.readGray(layout.maskFile(id: 2, number: 2)).pixels.contains(255))
+    }
+}
+
+extension BatchRunnerTests {
+    @Test("a sequence another process holds is left to it; once released, the next run tracks it")
+    func busySequence() throws {
+        let root = try TinyTrainingData.davis(at: temporary("data"), sequences: 2, frames: 3)
+        let sequences = try DatasetSource.load(root)
+        let out = temporary("out"), s = settings(root, sequences), model = try model()
+        var held = try SequenceLock(BatchLayout(root: out), sequence: "seq0")
+        #expect(held != nil)
+        #expect(try SequenceLock(BatchLayout(root: out), sequence: "seq0") == nil, "a second holder is refused")
+        #expect(outcomeNames(try run(sequences, s, out: out, model: model)) == ["busy", "done seq1"])
+        #expect(!FileManager.default.fileExists(atPath: BatchLayout(root: out).sequenceFolder("seq0").path))
+        held = nil
+        #expect(outcomeNames(try run(sequences, s, out: out, model: model)) == ["done seq0", "skipped seq1"])
     }
 }

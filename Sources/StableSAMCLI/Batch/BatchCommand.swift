@@ -67,8 +67,19 @@ struct BatchRun: ParsableCommand {
     @Option(help: "How a frame between two keyframes picks between their propagations (see `track --merge`).")
     var merge: KeyframeMerge = .agreement
 
-    @Option(help: "Threads for BLAS and the element-wise kernels.")
+    @Option(help: "CPU threads in all: each worker process gets --threads / --jobs of them.")
     var threads: Int = Parallel.workers
+
+    @Option(help: "Worker processes tracking sequences side by side (default: one per thread, as many as memory allows for the model; 1: this process alone).")
+    var jobs: Int?
+
+    /// Set by the pool on the processes it starts: worker k of J takes Shard(k, J) of this process's share.
+    @Option(help: .hidden)
+    var worker: String?
+
+    /// Set by the pool on a worker it restarts after a crash: the sequence it crashed on is not run again.
+    @Flag(help: .hidden)
+    var skipFailed = false
 
     @Flag(help: "Only errors.")
     var quiet = false
@@ -77,6 +88,7 @@ struct BatchRun: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard sequences == nil || sequenceList == nil else { throw ValidationError("use --sequences or --sequence-list, not both") }
         if let shard { do { _ = try Shard(parsing: shard) } catch { throw ValidationError("\(error)") } }
+        if let jobs { guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") } }
     }
 
     func run() throws {
@@ -93,25 +105,34 @@ struct BatchRun: ParsableCommand {
         let layout = BatchLayout(root: URL(fileURLWithPath: out, isDirectory: true).standardizedFileURL)
         let settings = BatchSettings(
             dataset: rootURL.path, sequences: all.map(\.name), initMode: initMode, model: model,
-            plugin: try pluginOptions.pluginPath(model: model), route: pluginOptions.route.rawValue,
+            plugin: pluginOptions.plugin, route: pluginOptions.route.rawValue,
             precision: precisionOptions.precision.rawValue, tracker: try tracker.settings(), merge: merge.rawValue,
             skipEnds: skipEnds)
         try settings.claim(layout)
         let stop = StopSignal()
         defer { stop.disarm() }
-        BLAS.setThreads(threads)
         let log = { (line: String) in if !quiet { FileHandle.standardError.write(Data("batch: \(line)\n".utf8)) } }
-        log("\(mine.count) of \(all.count) sequences\(shard.map { " (shard \($0))" } ?? "") from \(rootURL.path); loading \(model)")
-        let sam = try Track.loadModel(model)
-        try pluginOptions.attach(to: sam, model: model, quiet: quiet)
-        let loaded = TrackModel(sam: sam, name: model, pluginFile: settings.plugin, route: pluginOptions.route)
-        let outcomes = try BatchRunner(settings: settings, layout: layout).run(mine, model: loaded, stop: stop.flag) { event in
-            switch event {
-            case let .sequenceStarted(name, position, total, resumed):
-                log("\(name): \(resumed ? "resuming" : "starting") (\(position)/\(total))")
-            case .track: break
-            case let .sequenceEnded(name, outcome): log("\(name): " + Self.describe(outcome))
+        let started = Date()
+        let outcomes: [SequenceOutcome]
+        if let worker {
+            let sub = try Shard(parsing: worker)
+            outcomes = try track(sub.share(of: mine), settings: settings, layout: layout, stop: stop, log: log)
+            // The pool that started this worker reports; a worker only records its sequences.
+            if outcomes.contains(where: { if case .interrupted = $0 { true } else { false } }) { throw ExitCode(130) }
+            return
+        }
+        let workers = min(jobs ?? defaultJobs(), max(1, mine.count))
+        log("\(mine.count) of \(all.count) sequences\(shard.map { " (shard \($0))" } ?? "") from \(rootURL.path)"
+            + (workers > 1 ? " in \(workers) worker processes" : ""))
+        if workers > 1 {
+            let pool = WorkerPool(layout: layout, share: mine, count: workers) { k, retryFailed in
+                try workerProcess(k, of: workers, retryFailed: retryFailed)
             }
+            let flag = stop.flag
+            let ending = try pool.run(stop: { flag.isRequested }, log: log)
+            outcomes = try recordedOutcomes(mine, layout: layout, since: started, interrupted: ending == .interrupted)
+        } else {
+            outcomes = try track(mine, settings: settings, layout: layout, stop: stop, log: log)
         }
         if let shard { try ShardSummary(shard: shard, outcomes: outcomes, share: mine.map(\.name)).write(layout) }
         if outcomes.contains(where: { if case .interrupted = $0 { true } else { false } }) {
@@ -133,10 +154,71 @@ struct BatchRun: ParsableCommand {
         }
     }
 
+    /// This process tracking `sequences` itself, one after another.
+    private func track(_ sequences: [DatasetSequence], settings: BatchSettings, layout: BatchLayout, stop: StopSignal,
+                       log: @escaping (String) -> Void) throws -> [SequenceOutcome] {
+        BLAS.setThreads(worker == nil ? threads : max(1, threads))
+        let sam = try Track.loadModel(model)
+        try pluginOptions.attach(to: sam, model: model, quiet: quiet || worker != nil)
+        let loaded = TrackModel(sam: sam, name: model, pluginFile: try pluginOptions.pluginPath(model: model), route: pluginOptions.route)
+        var runner = BatchRunner(settings: settings, layout: layout)
+        runner.retryFailed = !skipFailed
+        return try runner.run(sequences, model: loaded, stop: stop.flag) { event in
+            switch event {
+            case let .sequenceStarted(name, position, total, resumed):
+                log("\(name): \(resumed ? "resuming" : "starting") (\(position)/\(total)\(worker.map { " of worker \($0)" } ?? ""))")
+            case .track: break
+            case let .sequenceEnded(name, outcome): log("\(name): " + Self.describe(outcome))
+            }
+        }
+    }
+
+    /// One worker per thread, as many as memory holds: a process needs about three times the
+    /// checkpoint's size (weights, activations at 1024 px) and 300 MB besides.
+    private func defaultJobs() -> Int {
+        let bytes = (try? ModelLoader.resolve(model)).flatMap {
+            (try? FileManager.default.attributesOfItem(atPath: $0.path)[.size]) as? Int
+        } ?? 400_000_000
+        let perProcess = Double(3 * bytes + 300_000_000)
+        let fit = Int(0.7 * Double(ProcessInfo.processInfo.physicalMemory) / perProcess)
+        return max(1, min(threads, fit))
+    }
+
+    /// This command again as worker k of J: the same arguments, one thread share, `--worker k/J`.
+    private func workerProcess(_ k: Int, of count: Int, retryFailed: Bool) throws -> Process {
+        let p = Process()
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        p.executableURL = FileManager.default.isExecutableFile(atPath: exe.path) ? exe
+            : URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        // Later values of a repeated option win, so these override the person's --jobs and --threads.
+        p.arguments = Array(CommandLine.arguments.dropFirst())
+            + ["--jobs", "1", "--threads", "\(max(1, threads / count))", "--worker", "\(k)/\(count)"]
+            + (retryFailed ? [] : ["--skip-failed"])
+        try p.run()
+        return p
+    }
+
+    /// The pool's results as outcomes, from the records its workers wrote.
+    private func recordedOutcomes(_ sequences: [DatasetSequence], layout: BatchLayout, since: Date,
+                                  interrupted: Bool) throws -> [SequenceOutcome] {
+        let formatter = ISO8601DateFormatter()
+        var outcomes: [SequenceOutcome] = []
+        for seq in sequences {
+            guard let r = try SequenceRecord.read(layout, sequence: seq.name) else {
+                outcomes.append(interrupted ? .interrupted : .busy)
+                continue
+            }
+            let now = formatter.date(from: r.run.finished).map { $0 >= since.addingTimeInterval(-1) } ?? false
+            outcomes.append(now ? .finished(r) : .skipped(r))
+        }
+        return outcomes
+    }
+
     static func describe(_ outcome: SequenceOutcome) -> String {
         switch outcome {
         case .skipped: return "skipped (finished)"
         case .interrupted: return "interrupted"
+        case .busy: return "busy: another process is tracking it (left to that one)"
         case .finished(let r):
             guard r.status == .done else { return "failed: \(r.error ?? "-")" }
             let jf = r.evaluation.flatMap { VideoEvaluation.group(r.sequence, $0).jAndF }.map { String(format: ", J&F %.3f", $0) } ?? ", no ground truth"
@@ -169,7 +251,10 @@ struct BatchMerge: ParsableCommand {
         }
         try report.write(layout)
         if !quiet { print(report.text) }
-        if !report.failed.isEmpty { throw ExitCode(3) }
+        if !report.failed.isEmpty {
+            FileHandle.standardError.write(Data("batch merge: \(report.failed.count) sequence(s) failed (see their batch.json): \(report.failed.map(\.sequence).joined(separator: ", "))\n".utf8))
+            throw ExitCode(3)
+        }
     }
 }
 

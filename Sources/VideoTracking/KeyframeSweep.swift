@@ -160,8 +160,8 @@ final class KeyframeSweep<Model: Segmenting> {
 }
 
 /// The hash a sweep's state is known by. Running figures (areas, IoUs) are left out: they steer
-/// nothing, and one of them starts afresh in a tracker rebuilt from snapshots, which would keep
-/// the state from ever matching the stored one again. Whether the object was found again is kept
+/// nothing, so a state that differs only in them (a store written before a rebuilt tracker
+/// continued the consecutive-IoU sums) still matches. Whether the object was found again is kept
 /// (it ranks the answer's pixels).
 enum SweepState {
     static let emptyHash = "0"

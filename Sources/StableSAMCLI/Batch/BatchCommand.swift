@@ -121,10 +121,15 @@ struct BatchRun: ParsableCommand {
             if outcomes.contains(where: { if case .interrupted = $0 { true } else { false } }) { throw ExitCode(130) }
             return
         }
-        let workers = min(jobs ?? defaultJobs(), max(1, mine.count))
+        let pending = try mine.filter { try SequenceRecord.read(layout, sequence: $0.name)?.status != .done }
+        let workers = min(jobs ?? defaultJobs(), max(1, pending.count))
         log("\(mine.count) of \(all.count) sequences\(shard.map { " (shard \($0))" } ?? "") from \(rootURL.path)"
             + (workers > 1 ? " in \(workers) worker processes" : ""))
-        if workers > 1 {
+        if pending.isEmpty {
+            // Nothing left to track: no model is loaded, no worker started.
+            outcomes = try recordedOutcomes(mine, layout: layout, since: .distantFuture, interrupted: false)
+            for o in outcomes { if case .skipped(let r) = o { log("\(r.sequence): " + Self.describe(o)) } }
+        } else if workers > 1 {
             let pool = WorkerPool(layout: layout, share: mine, count: workers) { k, retryFailed in
                 try workerProcess(k, of: workers, retryFailed: retryFailed)
             }
@@ -157,7 +162,7 @@ struct BatchRun: ParsableCommand {
     /// This process tracking `sequences` itself, one after another.
     private func track(_ sequences: [DatasetSequence], settings: BatchSettings, layout: BatchLayout, stop: StopSignal,
                        log: @escaping (String) -> Void) throws -> [SequenceOutcome] {
-        BLAS.setThreads(worker == nil ? threads : max(1, threads))
+        BLAS.setThreads(threads)
         let sam = try Track.loadModel(model)
         try pluginOptions.attach(to: sam, model: model, quiet: quiet || worker != nil)
         let loaded = TrackModel(sam: sam, name: model, pluginFile: try pluginOptions.pluginPath(model: model), route: pluginOptions.route)

@@ -36,8 +36,11 @@ public enum BLAS {
         let workers = serial ? 1 : threads
         if ownKernel, m > 0, n > 0 {
             // bf16 for products large enough to pay for converting op(B) (a convolution's columns);
-            // small ones (the decoder's tokens) stay fp32.
-            if k > 0, m * n * k >= 1 << 20, precision == .bf16, bf16Available {
+            // small ones (the decoder's tokens) stay fp32, and so do products under 32 deep: TinyViT's
+            // first convolution (27 deep, 32 rows) spends more packing its columns into bf16 pairs
+            // than the pairs save (its encoder ran 3 % faster with it in fp32: medians of 6
+            // alternated `bench` runs, 243 against 251 ms).
+            if k >= 32, m * n * k >= 1 << 20, precision == .bf16, bf16Available {
                 bf16Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers: workers, epilogue: epilogue)
                 return
             }

@@ -109,7 +109,8 @@ public struct BatchRunner {
             if outcome.interrupted { return .interrupted }
             record.frames = outcome.framesSeen
             record.run.framesTracked = outcome.timings.framesProcessed
-            record.evaluation = try groundTruth.map { try evaluate(sequence.name, groundTruth: $0) }
+            let prompted = Set(plan.objects.flatMap { $0.keyframes.filter { !$0.absent }.map(\.frame) })
+            record.evaluation = try groundTruth.flatMap { try evaluate(sequence.name, groundTruth: $0, prompted: prompted) }
             record.status = .done
         } catch {
             record.error = "\(error)"
@@ -121,8 +122,10 @@ public struct BatchRunner {
     }
 
     /// The sequence's track output (frames/*.json) against its ground truth, on the annotated
-    /// frames; an object the run never found scores as empty masks.
-    func evaluate(_ name: String, groundTruth: GroundTruthFrames) throws -> [ObjectEvaluation] {
+    /// frames; an object the run never found scores as empty masks. Where only some frames are
+    /// annotated (YouTube-VOS, DAVIS test-dev), the frames whose annotation was a prompt are not
+    /// scored (they would score the prompt itself); nil when no other frame is annotated.
+    func evaluate(_ name: String, groundTruth: GroundTruthFrames, prompted: Set<Int>) throws -> [ObjectEvaluation]? {
         let folder = layout.sequenceFolder(name)
         guard let prediction = try MaskSequenceReader.readSequence(folder, name: name, voidIndex: false) else {
             throw EvalInputError.noMasks(path: folder.path)
@@ -131,8 +134,14 @@ public struct BatchRunner {
             throw BatchError.annotationPastEnd(sequence: name, annotation: groundTruth.masks.frameFiles.last ?? "-",
                                                frame: groundTruth.frameIndex.last ?? 0, frames: prediction.frameCount)
         }
+        var scored = Array(groundTruth.frameIndex.indices)
+        if groundTruth.frameIndex.count < prediction.frameCount {
+            scored.removeAll { prompted.contains(groundTruth.frameIndex[$0]) }
+            guard !scored.isEmpty else { return nil }
+        }
         var notes: [String] = []
-        let tracks = try EvalPairing.tracks(prediction: [prediction.frames(groundTruth.frameIndex)], groundTruth: [groundTruth.masks],
+        let tracks = try EvalPairing.tracks(prediction: [prediction.frames(scored.map { groundTruth.frameIndex[$0] })],
+                                            groundTruth: [groundTruth.masks.frames(scored)],
                                             predictionRoot: folder.path, allowMissing: true, skipEnds: settings.skipEnds,
                                             notes: &notes)
         return tracks.map { VideoEvaluation.evaluate($0, boundaryThreshold: settings.boundaryThreshold, flickerWindow: settings.flickerWindow) }

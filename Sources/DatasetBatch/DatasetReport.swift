@@ -57,7 +57,7 @@ public struct DatasetReport: Codable, Sendable {
         if !failed.isEmpty { parts.append("\(failed.count) failed") }
         if !missing.isEmpty { parts.append("\(missing.count) not run yet") }
         let unscored = done.filter { !$0.evaluated }.count
-        if unscored > 0 { parts.append("\(unscored) without ground truth (not scored)") }
+        if unscored > 0 { parts.append("\(unscored) not scored (no ground truth beyond the prompts)") }
         return parts.joined(separator: ", ")
     }
 

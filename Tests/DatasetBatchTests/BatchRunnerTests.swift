@@ -224,3 +224,23 @@ extension BatchRunnerTests {
         #expect(outcomeNames(try run(sequences, s, out: out, model: model)) == ["done seq0", "skipped seq1"])
     }
 }
+
+extension BatchRunnerTests {
+    @Test("sparse annotations: the prompt's frame is not scored; a sequence annotated on its first frame only is done, not scored")
+    func sparseScoring() throws {
+        let root = try TinyTrainingData.davis(at: temporary("data"), sequences: 2, frames: Self.frames)
+        let fm = FileManager.default
+        for t in 1..<Self.frames where t != 3 {      // seq0 keeps frames 0 and 3 annotated, seq1 frame 0 only
+            try fm.removeItem(at: root.appendingPathComponent(String(format: "Annotations/seq0/%05d.png", t)))
+        }
+        for t in 1..<Self.frames { try fm.removeItem(at: root.appendingPathComponent(String(format: "Annotations/seq1/%05d.png", t))) }
+        let sequences = try DatasetSource.load(root)
+        let out = temporary("out"), s = settings(root, sequences)
+        #expect(outcomeNames(try run(sequences, s, out: out, model: try model())) == ["done seq0", "done seq1"])
+        let report = try DatasetReport.build(s, layout: BatchLayout(root: out))
+        #expect(report.evaluation.objects.map(\.sequence) == ["seq0", "seq0"])
+        #expect(report.evaluation.objects.map(\.jPerFrame.count) == [1, 1], "frame 3 alone is scored")
+        #expect(report.sequences.map(\.evaluated) == [true, false])
+        #expect(report.tally.contains("1 not scored"))
+    }
+}

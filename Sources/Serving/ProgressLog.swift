@@ -26,4 +26,7 @@ final class ProgressLog: Sendable {
     func after(_ seq: Int) -> [Event] { events.read { e in e.list.filter { $0.seq > seq } } }
 
     var lastSeq: Int { events.read { $0.next - 1 } }
+
+    /// The number of the newest event called `name` still kept.
+    func last(_ name: String) -> Int? { events.read { e in e.list.last { $0.name == name }?.seq } }
 }

@@ -77,8 +77,11 @@ enum Routes {
         let resume = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int($0) }
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
                         body: ResponseBody { writer in
-            var seq = resume ?? session.progress.lastSeq
             let running = session.state.read { $0.running }
+            // A page that opens during a run hears that run from its start (its total, every frame
+            // so far), as one that was open all along did; otherwise only what comes next.
+            let runStart = running == nil ? nil : session.progress.last("started").map { $0 - 1 }
+            var seq = resume ?? runStart ?? session.progress.lastSeq
             try await writer.write(ByteBuffer(string: "event: status\ndata: {\"running\": \(running.map { "\"\($0)\"" } ?? "null")}\n\n"))
             var quiet = 0
             // Ends with the server: graceful shutdown waits for open requests, and this one never ends by itself.

@@ -52,6 +52,8 @@ struct PropagationTests {
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await post(f, "/api/propagate", "{}").status == 202)
         try await gate.waitUntilHeld()
+        // A page opened mid-run hears the run from its start.
+        async let late = f.client.stream("/api/progress?token=\(ServerFixture.token)", headers: [:], until: "event: done", seconds: 180)
         let second = try await post(f, "/api/propagate", "{}")
         #expect(second.status == 409 && second.text.contains("running"), "\(second.status) \(second.text)")
         #expect(try await post(f, "/api/export", "{}").status == 409)
@@ -72,6 +74,10 @@ struct PropagationTests {
         #expect(stream.status == 200 && stream.headers["content-type"] == "text/event-stream")
         for name in ["event: started", "event: frame", "\"pass\":\"backward\"", "event: done", "\"ok\":true"] {
             #expect(stream.text.contains(name), "the progress stream lacks \(name): \(stream.text.prefix(400))")
+        }
+        let lateStream = try await late
+        for name in ["event: started", "\"index\":0,", "event: done"] {
+            #expect(lateStream.text.contains(name), "a page opened mid-run lacks \(name): \(lateStream.text.prefix(400))")
         }
         try await compare(f)
 

@@ -38,6 +38,8 @@ public struct ObjectSnapshot: Sendable, Codable {
     public var fullArea: Double?
     /// The model's score for the last accepted mask.
     public var lastScore: Double?
+    /// The area `maxReferenceGrowth` is judged against (kept only with that rule on).
+    public var referenceArea: Double?
 }
 
 /// The prompt for one object on one frame and how it was built.
@@ -200,6 +202,9 @@ struct ObjectTrack<Hint> {
         if let last = snapshot.lastArea, Double(area) > settings.maxGrowth * max(Double(last), snapshot.fullArea ?? 0) {
             return "grew too fast"
         }
+        if let limit = settings.maxReferenceGrowth, let reference = snapshot.referenceArea, Double(area) > limit * reference {
+            return "grew past its size"
+        }
         if let a = candidate.scores.appearance, a < (redetecting ? settings.redetectAppearance : settings.minAppearance) {
             return "appearance mismatch"
         }
@@ -270,6 +275,9 @@ struct ObjectTrack<Hint> {
         snapshot.fullWidth = max(box.width, (snapshot.fullWidth ?? 0) * memory)
         snapshot.fullHeight = max(box.height, (snapshot.fullHeight ?? 0) * memory)
         snapshot.fullArea = max(Double(area), (snapshot.fullArea ?? 0) * memory * memory)
+        if settings.maxReferenceGrowth != nil {
+            snapshot.referenceArea = snapshot.referenceArea.map { $0 + settings.referenceRate * (Double(area) - $0) } ?? Double(area)
+        }
         snapshot.lastBox = box
         snapshot.lastArea = area
         snapshot.lastScore = answer.score

@@ -28,6 +28,14 @@ public struct TrackerSettings: Sendable, Hashable {
     public var maxAreaFraction = 0.9
     /// A mask more than this many times the last good area has bled into the background.
     public var maxGrowth = 4.0
+    /// A mask more than this many times the object's reference area is refused ("grew past its
+    /// size"); the reference moves `referenceRate` of the way to each accepted area. It catches
+    /// growth feedback that stays under `maxGrowth` frame by frame: a mask spilling a little
+    /// further on every frame, as the bundled recipe's plugin does on exit_reenter (4,580 px to
+    /// 31,000 in six frames against a 3,700 px object). nil (the default): off, until it is tuned
+    /// together with the next bundled model.
+    public var maxReferenceGrowth: Double?
+    public var referenceRate = 0.1
     /// Rejected frames in a row before `occluded` becomes `lost`.
     public var occludedFrames = 15
     /// Unused since the Kalman filter estimates velocity; kept so older settings still decode.
@@ -110,6 +118,7 @@ public struct TrackerSettings: Sendable, Hashable {
 extension TrackerSettings: Codable {
     enum CodingKeys: String, CodingKey {
         case margin, useMaskPrompt, searchGrowth, maxMargin, fullSizeMemory, minScore, minArea, maxAreaFraction, maxGrowth
+        case maxReferenceGrowth, referenceRate
         case occludedFrames, velocitySmoothing
         case boxAgreementWeight, maskAgreementWeight, appearanceWeight, predictedIoUWeight = "predictedIouWeight"
         case fillPenalty, sharedPenalty, maxShared, fillSides, fillTolerance, maxFillRatio
@@ -133,6 +142,8 @@ extension TrackerSettings: Codable {
         try read(.minArea, &minArea)
         try read(.maxAreaFraction, &maxAreaFraction)
         try read(.maxGrowth, &maxGrowth)
+        maxReferenceGrowth = try c.decodeIfPresent(Double.self, forKey: .maxReferenceGrowth)
+        try read(.referenceRate, &referenceRate)
         try read(.occludedFrames, &occludedFrames)
         try read(.velocitySmoothing, &velocitySmoothing)
         try read(.boxAgreementWeight, &boxAgreementWeight)
@@ -168,6 +179,11 @@ extension TrackerSettings: Codable {
         try c.encode(minArea, forKey: .minArea)
         try c.encode(maxAreaFraction, forKey: .maxAreaFraction)
         try c.encode(maxGrowth, forKey: .maxGrowth)
+        // Only when on: settings written by runs without the rule stay as they were.
+        if let maxReferenceGrowth {
+            try c.encode(maxReferenceGrowth, forKey: .maxReferenceGrowth)
+            try c.encode(referenceRate, forKey: .referenceRate)
+        }
         try c.encode(occludedFrames, forKey: .occludedFrames)
         try c.encode(velocitySmoothing, forKey: .velocitySmoothing)
         try c.encode(boxAgreementWeight, forKey: .boxAgreementWeight)

@@ -41,6 +41,7 @@ extension TrackerSettings {
             ("fill_tolerance", fillTolerance), ("max_fill_ratio", maxFillRatio),
             ("velocity_damping", velocityDamping), ("max_size_change", maxSizeChange),
             ("template_update", templateUpdate), ("recent_template_share", recentTemplateShare),
+            ("max_reference_growth", maxReferenceGrowth ?? 0), ("reference_rate", referenceRate),
             ("kalman.position", kalman.position), ("kalman.velocity", kalman.velocity),
             ("kalman.size_velocity", kalman.sizeVelocity), ("kalman.measurement", kalman.measurement),
             ("kalman.initial_velocity", kalman.initialVelocity),
@@ -50,7 +51,8 @@ extension TrackerSettings {
         }
         for (key, value) in [("template_update", templateUpdate), ("recent_template_share", recentTemplateShare),
                              ("velocity_damping", velocityDamping), ("max_area_fraction", maxAreaFraction),
-                             ("max_shared", maxShared), ("full_size_memory", fullSizeMemory)] where value > 1 {
+                             ("max_shared", maxShared), ("full_size_memory", fullSizeMemory),
+                             ("reference_rate", referenceRate)] where value > 1 {
             throw TrackerSettingsError(path: path, reason: "'\(key)' is \(value); it is a share, 0...1")
         }
         if minArea < 0 || occludedFrames < 0 || fillSides < 1 || fillSides > 4 {

@@ -115,3 +115,37 @@ struct GrowthAndChoiceTests {
         #expect(tracker.stability[0].recoveries == 1)
     }
 }
+
+extension GrowthAndChoiceTests {
+    /// A mask spilling further on every frame, each step under `maxGrowth` (about 1.8x the last):
+    /// squares of side 16, 22, 30, 40 around the 12-px object on frames 1-4.
+    func spillingRun(_ settings: TrackerSettings) throws -> [ObjectFrame] {
+        let scene = driftingScene(frames: 5)
+        let model = ColorSegmenter()
+        let tracker = Tracker(model: model, objects: [start], width: scene.width, height: scene.height, settings: settings)
+        return try (0..<5).map { t in
+            if t > 0 {
+                let side = [0, 16, 22, 30, 40][t], c = (x: 16 + 2 * t, y: 26 + t / 2)
+                var mask = [Bool](repeating: false, count: scene.width * scene.height)
+                for y in (c.y - side / 2)..<(c.y + side / 2) { for x in (c.x - side / 2)..<(c.x + side / 2) { mask[y * scene.width + x] = true } }
+                model.forcedMask = mask
+            }
+            return try tracker.step(scene.frame(t))[0]
+        }
+    }
+
+    @Test("growth feedback under maxGrowth per frame: refused by max_reference_growth once past its size, accepted without it")
+    func referenceGrowth() throws {
+        var settings = TrackerSettings()
+        settings.margin = 3          // prompts wide enough that no square fills or touches them
+        settings.minAppearance = 0
+        let without = try spillingRun(settings)
+        #expect(without.map(\.state) == [.tracked, .tracked, .tracked, .tracked, .tracked],
+                "\(without.map { $0.rejection ?? "-" })")
+        settings.maxReferenceGrowth = 2.5
+        let with = try spillingRun(settings)
+        // 256 px against 144 passes (1.8x); 484 against the reference 155 (3.1x) does not.
+        #expect(with.map(\.state) == [.tracked, .tracked, .occluded, .occluded, .occluded], "\(with.map { $0.rejection ?? "-" })")
+        #expect(with[2].rejection == "grew past its size")
+    }
+}

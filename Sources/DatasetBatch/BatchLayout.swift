@@ -10,6 +10,10 @@ public struct BatchLayout: Sendable {
     public func sequenceFolder(_ name: String) -> URL { root.appendingPathComponent(name, isDirectory: true) }
     /// Written last, when the sequence is done or has failed: what a re-run skips on.
     public func record(_ name: String) -> URL { sequenceFolder(name).appendingPathComponent("batch.json") }
+    /// When the sequence's record was last written; nil before it has one.
+    public func recordWritten(_ name: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: record(name).path))?[.modificationDate] as? Date
+    }
     public func prompts(_ name: String) -> URL { sequenceFolder(name).appendingPathComponent("prompts.json") }
     public func initMask(_ name: String, id: Int) -> URL {
         sequenceFolder(name).appendingPathComponent("init").appendingPathComponent("\(id).png")

@@ -79,7 +79,7 @@ public struct BatchRunner {
 
     /// The record that makes `sequence` skipped: done, or failed when failures are not retried.
     private func recorded(_ sequence: DatasetSequence) throws -> SequenceRecord? {
-        guard let record = try RecordFile.read(SequenceRecord.self, from: layout.record(sequence.name)) else { return nil }
+        guard let record = try SequenceRecord.read(layout, sequence: sequence.name) else { return nil }
         return record.status == .done || !retryFailed ? record : nil
     }
 

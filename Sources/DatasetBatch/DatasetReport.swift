@@ -29,7 +29,7 @@ public struct DatasetReport: Codable, Sendable {
     public static func build(_ settings: BatchSettings, layout: BatchLayout) throws -> DatasetReport {
         var entries: [Entry] = [], objects: [ObjectEvaluation] = []
         for name in settings.sequences {
-            guard let r = try RecordFile.read(SequenceRecord.self, from: layout.record(name)) else {
+            guard let r = try SequenceRecord.read(layout, sequence: name) else {
                 entries.append(Entry(sequence: name, status: "missing", objects: [], evaluated: false))
                 continue
             }

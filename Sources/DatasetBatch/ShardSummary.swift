@@ -3,7 +3,7 @@ import VideoIO
 
 /// `shard-I-of-N.json`: what one task was given and how each of its sequences ended, for the
 /// person watching a job array (the report itself is `batch merge`'s).
-public struct ShardSummary: Codable, Sendable {
+public struct ShardSummary: Encodable, Sendable {
     public var shard: String
     public var sequences: [String]
     public var done: [String] = []
@@ -14,8 +14,13 @@ public struct ShardSummary: Codable, Sendable {
     /// Held by another process when this one reached them.
     public var busy: [String] = []
     public var host = ProcessInfo.processInfo.hostName
+    /// Where it is written (not in the file: `shard` says it).
+    private let task: Shard
+
+    private enum CodingKeys: String, CodingKey { case shard, sequences, done, failed, skipped, interrupted, busy, host }
 
     public init(shard: Shard, outcomes: [SequenceOutcome], share: [String]) {
+        task = shard
         self.shard = shard.description
         sequences = share
         for (o, name) in zip(outcomes, share) {
@@ -29,7 +34,6 @@ public struct ShardSummary: Codable, Sendable {
     }
 
     public func write(_ layout: BatchLayout) throws {
-        guard let s = try? Shard(parsing: shard) else { return }
-        try AtomicFile.write(try RecordFile.encoder.encode(self), to: layout.shardSummary(s))
+        try AtomicFile.write(try RecordFile.encoder.encode(self), to: layout.shardSummary(task))
     }
 }

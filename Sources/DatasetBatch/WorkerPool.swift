@@ -26,11 +26,17 @@ public struct WorkerPool {
         self.launch = launch
     }
 
-    public enum Ending: Sendable, Equatable { case finished, interrupted }
-
     /// Runs the workers to the end (or until `stop` is raised, which is passed on to them as
-    /// SIGTERM: each stops after its current frame). `log`: one line per worker that died.
-    public func run(stop: @escaping @Sendable () -> Bool, log: (String) -> Void) throws -> Ending {
+    /// SIGTERM: each stops after its current frame), then says how each sequence of the share
+    /// ended, from the records (`SequenceOutcome.recorded`). `log`: one line per worker that died.
+    public func run(stop: @escaping @Sendable () -> Bool, log: (String) -> Void) throws -> [SequenceOutcome] {
+        let started = Date()
+        // Settled: done, or recorded during this run (a failure recorded before is retried, so a
+        // worker that dies on it died on it).
+        func settled(_ name: String) throws -> Bool {
+            guard let record = try SequenceRecord.read(layout, sequence: name) else { return false }
+            return record.status == .done || (layout.recordWritten(name).map { $0 >= started } ?? false)
+        }
         let subShares = Shard.assign(share, count: count).map { $0.map(\.name) }
         var running: [Int: Process] = [:]
         var restarts = Array(repeating: 0, count: count)
@@ -48,9 +54,7 @@ public struct WorkerPool {
                 if !signalled && (status == 0 || status == 3) { continue }
                 // Died: the first of its sequences without a record is the one it was on.
                 let how = signalled ? "was killed by signal \(status)" : "exited with status \(status)"
-                guard let victim = subShares[k].first(where: { !FileManager.default.fileExists(atPath: layout.record($0).path) }) else {
-                    continue
-                }
+                guard let victim = try subShares[k].first(where: { try !settled($0) }) else { continue }
                 log("worker \(k) \(how) while tracking \(victim); recorded as failed, the rest of its share goes on")
                 try SequenceRecord.crash(victim, how: "the worker process \(how) while tracking it (rerun batch to retry; `stablesam track --prompts` on its prompts.json reproduces it)")
                     .write(layout)
@@ -59,7 +63,19 @@ public struct WorkerPool {
             }
             if !running.isEmpty { usleep(50_000) }
         }
-        return interrupted ? .interrupted : .finished
+        return try SequenceOutcome.recorded(share, layout: layout, since: started, interrupted: interrupted)
+    }
+}
+
+extension SequenceOutcome {
+    /// How each sequence stands by its record: written since `since` (this run), before it
+    /// (skipped), or none (stopped, or left to the process holding it).
+    public static func recorded(_ sequences: [DatasetSequence], layout: BatchLayout, since: Date,
+                                interrupted: Bool) throws -> [SequenceOutcome] {
+        try sequences.map { seq in
+            guard let r = try SequenceRecord.read(layout, sequence: seq.name) else { return interrupted ? .interrupted : .busy }
+            return (layout.recordWritten(seq.name).map { $0 >= since } ?? false) ? .finished(r) : .skipped(r)
+        }
     }
 }
 

@@ -244,3 +244,34 @@ extension BatchRunnerTests {
         #expect(report.tally.contains("1 not scored"))
     }
 }
+
+extension BatchRunnerTests {
+    @Test("a worker that dies while retrying a sequence that failed before is blamed for that one, not the next")
+    func workerDiesOnRetriedFailure() throws {
+        let out = temporary("pool")
+        let layout = BatchLayout(root: out)
+        let sequences = ["a", "b"].map { DatasetSequence(name: $0, video: "/none/\($0)", groundTruth: nil) }
+        // `a` failed in an earlier run; `b` has never run.
+        try FileManager.default.createDirectory(at: layout.sequenceFolder("a"), withIntermediateDirectories: true)
+        try Data(#"""
+            {"sequence": "a", "status": "failed", "error": "an earlier failure", "objects": [],
+             "run": {"wall_seconds": 0, "frames_tracked": 0, "resumed": false, "host": "h", "finished": ""}}
+            """#.utf8).write(to: layout.record("a"))
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -60)], ofItemAtPath: layout.record("a").path)
+        var launches: [Bool] = []
+        let pool = WorkerPool(layout: layout, share: sequences, count: 1) { _, retryFailed in
+            launches.append(retryFailed)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            // First the worker dies by SIGKILL on the retried `a`; restarted, it ends at once.
+            p.arguments = ["-c", launches.count == 1 ? "kill -9 $$" : "exit 0"]
+            try p.run()
+            return p
+        }
+        let outcomes = try pool.run(stop: { false }, log: { _ in })
+        #expect(launches == [true, false], "started once retrying failures, restarted skipping them")
+        #expect(outcomeNames(outcomes) == ["failed a", "busy"])
+        #expect(try SequenceRecord.read(layout, sequence: "a")?.error?.contains("killed by signal 9") == true)
+        #expect(try SequenceRecord.read(layout, sequence: "b") == nil, "b never ran, so it is not blamed")
+    }
+}

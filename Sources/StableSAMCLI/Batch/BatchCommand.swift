@@ -112,7 +112,6 @@ struct BatchRun: ParsableCommand {
         let stop = StopSignal()
         defer { stop.disarm() }
         let log = { (line: String) in if !quiet { FileHandle.standardError.write(Data("batch: \(line)\n".utf8)) } }
-        let started = Date()
         let outcomes: [SequenceOutcome]
         if let worker {
             let sub = try Shard(parsing: worker)
@@ -127,15 +126,14 @@ struct BatchRun: ParsableCommand {
             + (workers > 1 ? " in \(workers) worker processes" : ""))
         if pending.isEmpty {
             // Nothing left to track: no model is loaded, no worker started.
-            outcomes = try recordedOutcomes(mine, layout: layout, since: .distantFuture, interrupted: false)
+            outcomes = try SequenceOutcome.recorded(mine, layout: layout, since: .distantFuture, interrupted: false)
             for o in outcomes { if case .skipped(let r) = o { log("\(r.sequence): " + Self.describe(o)) } }
         } else if workers > 1 {
             let pool = WorkerPool(layout: layout, share: mine, count: workers) { k, retryFailed in
                 try workerProcess(k, of: workers, retryFailed: retryFailed)
             }
             let flag = stop.flag
-            let ending = try pool.run(stop: { flag.isRequested }, log: log)
-            outcomes = try recordedOutcomes(mine, layout: layout, since: started, interrupted: ending == .interrupted)
+            outcomes = try pool.run(stop: { flag.isRequested }, log: log)
         } else {
             outcomes = try track(mine, settings: settings, layout: layout, stop: stop, log: log)
         }
@@ -201,22 +199,6 @@ struct BatchRun: ParsableCommand {
             + (retryFailed ? [] : ["--skip-failed"])
         try p.run()
         return p
-    }
-
-    /// The pool's results as outcomes, from the records its workers wrote.
-    private func recordedOutcomes(_ sequences: [DatasetSequence], layout: BatchLayout, since: Date,
-                                  interrupted: Bool) throws -> [SequenceOutcome] {
-        let formatter = ISO8601DateFormatter()
-        var outcomes: [SequenceOutcome] = []
-        for seq in sequences {
-            guard let r = try SequenceRecord.read(layout, sequence: seq.name) else {
-                outcomes.append(interrupted ? .interrupted : .busy)
-                continue
-            }
-            let now = formatter.date(from: r.run.finished).map { $0 >= since.addingTimeInterval(-1) } ?? false
-            outcomes.append(now ? .finished(r) : .skipped(r))
-        }
-        return outcomes
     }
 
     static func describe(_ outcome: SequenceOutcome) -> String {
